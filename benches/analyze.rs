@@ -1,0 +1,57 @@
+//! Analysis throughput: the full analysis next to bare jieba-rs `cut` on the same comments
+//! (`benches/data/comments.txt`, 2,000 realistic 弹幕), in the same run.
+//!
+//! `cargo bench --bench analyze`; the ratio of the two is what BENCHMARKS.md reports.
+
+use std::hint::black_box;
+use std::sync::LazyLock;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jieba_rs::Jieba;
+use livecue::analyze::{Analyzer, RoomCatalog};
+use livecue::config::Config;
+
+static COMMENTS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    include_str!("data/comments.txt")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect()
+});
+
+static ANALYZER: LazyLock<Analyzer> = LazyLock::new(Analyzer::embedded);
+static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+static CATALOG: LazyLock<RoomCatalog> = LazyLock::new(|| {
+    let config = Config::from_toml(include_str!("../demo/demo.toml")).expect("demo.toml");
+    let room = &config.rooms[0];
+    RoomCatalog::new(&room.products, &room.words).expect("catalog")
+});
+
+fn comments(c: &mut Criterion) {
+    let comments = &*COMMENTS;
+    let mut group = c.benchmark_group("comments");
+    // One iteration = the whole corpus; comments/s = corpus size / time per iteration.
+    group.throughput(Throughput::Elements(comments.len() as u64));
+    group.bench_function("jieba_cut_hmm", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for text in comments {
+                n += JIEBA.cut(black_box(text), true).len();
+            }
+            n
+        })
+    });
+    group.bench_function("analyze_full", |b| {
+        let catalog = &*CATALOG;
+        b.iter(|| {
+            let mut n = 0;
+            for text in comments {
+                n += ANALYZER.analyze(black_box(text), catalog).intents.len();
+            }
+            n
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, comments);
+criterion_main!(benches);

@@ -1,0 +1,541 @@
+//! The analysis core: one live comment in, a small [`Analysis`] out.
+//!
+//! This is the hot path (a busy room sends ~1,000 comments/s), so it is pure and synchronous:
+//! no I/O, no locks, no per-token `String`s. [`Analyzer`] is built once from [`Lexicons`] and
+//! shared (`&self`); a room's catalog is compiled once into a [`RoomCatalog`]. The stages, in
+//! order, each in its own file:
+//!
+//! 1. [`normalize`]: full-width → half-width, traditional → simplified, zero-width and control
+//!    characters out, runs collapsed, length bounded; then [`crate::privacy::mask`].
+//! 2. [`product`]: product references (`一号`, `#1`, `No.1`, `第一个`, `链接1`) rewritten to `1号`,
+//!    emote codes and catalog names found, so each stays one token.
+//! 3. [`segment`]: jieba-rs between those spans.
+//! 4. [`question`]: clauses and which of them ask something.
+//! 5. [`sentiment`]: lexicon weights with negation, degree, adversatives, question dampening.
+//! 6. [`intent`]: trigger strings plus rules → intents, question key.
+
+mod intent;
+mod normalize;
+mod product;
+mod question;
+mod segment;
+mod sentiment;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use jieba_rs::Jieba;
+use rustc_hash::FxHashMap;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::lexicon::{Lexicons, Trigger, WordInfo};
+
+pub use normalize::{MAX_CHARS, MAX_SCAN_BYTES};
+pub use product::RoomCatalog;
+pub use sentiment::{NEGATIVE_BELOW, POSITIVE_ABOVE};
+
+/// What a comment wants (PROTOCOL.md, "Intent labels"). A comment can carry several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Intent {
+    AskPrice,
+    AskDiscount,
+    AskSize,
+    AskSpec,
+    AskStock,
+    AskShipping,
+    AskLink,
+    AskQuality,
+    AskUsage,
+    AskAftersale,
+    RequestDemo,
+    Compare,
+    Purchase,
+    Praise,
+    Complaint,
+    Chatter,
+    Spam,
+}
+
+impl Intent {
+    /// Every intent, in label order.
+    pub const ALL: [Intent; 17] = [
+        Intent::AskPrice,
+        Intent::AskDiscount,
+        Intent::AskSize,
+        Intent::AskSpec,
+        Intent::AskStock,
+        Intent::AskShipping,
+        Intent::AskLink,
+        Intent::AskQuality,
+        Intent::AskUsage,
+        Intent::AskAftersale,
+        Intent::RequestDemo,
+        Intent::Compare,
+        Intent::Purchase,
+        Intent::Praise,
+        Intent::Complaint,
+        Intent::Chatter,
+        Intent::Spam,
+    ];
+
+    /// The wire label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::AskPrice => "ask_price",
+            Intent::AskDiscount => "ask_discount",
+            Intent::AskSize => "ask_size",
+            Intent::AskSpec => "ask_spec",
+            Intent::AskStock => "ask_stock",
+            Intent::AskShipping => "ask_shipping",
+            Intent::AskLink => "ask_link",
+            Intent::AskQuality => "ask_quality",
+            Intent::AskUsage => "ask_usage",
+            Intent::AskAftersale => "ask_aftersale",
+            Intent::RequestDemo => "request_demo",
+            Intent::Compare => "compare",
+            Intent::Purchase => "purchase",
+            Intent::Praise => "praise",
+            Intent::Complaint => "complaint",
+            Intent::Chatter => "chatter",
+            Intent::Spam => "spam",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<Intent> {
+        Intent::ALL.into_iter().find(|i| i.as_str() == label)
+    }
+
+    /// The question topic for intents that ask something answerable (the first half of a
+    /// question key, and the FAQ key in a script library).
+    pub fn topic(self) -> Option<&'static str> {
+        Some(match self {
+            Intent::AskPrice => "price",
+            Intent::AskDiscount => "discount",
+            Intent::AskSize => "size",
+            Intent::AskSpec => "spec",
+            Intent::AskStock => "stock",
+            Intent::AskShipping => "shipping",
+            Intent::AskLink => "link",
+            Intent::AskQuality => "quality",
+            Intent::AskUsage => "usage",
+            Intent::AskAftersale => "aftersale",
+            Intent::RequestDemo => "demo",
+            Intent::Compare => "compare",
+            _ => return None,
+        })
+    }
+
+    fn bit(self) -> u32 {
+        1 << self as u8
+    }
+}
+
+impl fmt::Display for Intent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Intent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A set of intents in one machine word; iterates in label order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct IntentSet(u32);
+
+impl IntentSet {
+    pub fn insert(&mut self, intent: Intent) {
+        self.0 |= intent.bit();
+    }
+    pub fn remove(&mut self, intent: Intent) {
+        self.0 &= !intent.bit();
+    }
+    pub fn contains(self, intent: Intent) -> bool {
+        self.0 & intent.bit() != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+    pub fn iter(self) -> impl Iterator<Item = Intent> {
+        Intent::ALL.into_iter().filter(move |i| self.contains(*i))
+    }
+    /// Whether any intent asks something of the streamer (a question topic).
+    pub fn asks(self) -> bool {
+        self.iter().any(|i| i.topic().is_some())
+    }
+}
+
+impl FromIterator<Intent> for IntentSet {
+    fn from_iter<T: IntoIterator<Item = Intent>>(iter: T) -> Self {
+        let mut set = IntentSet::default();
+        for i in iter {
+            set.insert(i);
+        }
+        set
+    }
+}
+
+impl Serialize for IntentSet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for i in self.iter() {
+            seq.serialize_element(i.as_str())?;
+        }
+        seq.end()
+    }
+}
+
+/// Sentiment label; thresholds are [`POSITIVE_ABOVE`] and [`NEGATIVE_BELOW`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    Positive,
+    Negative,
+    Neutral,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Positive => "positive",
+            Label::Negative => "negative",
+            Label::Neutral => "neutral",
+        }
+    }
+}
+
+/// A score in [-1, 1] and its label.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sentiment {
+    pub score: f32,
+    pub label: Label,
+}
+
+/// Groups comments that ask the same thing about the same product: `price:2`, `size:_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QuestionKey {
+    pub topic: &'static str,
+    pub product: Option<Arc<str>>,
+}
+
+impl fmt::Display for QuestionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}",
+            self.topic,
+            self.product.as_deref().unwrap_or("_")
+        )
+    }
+}
+
+impl Serialize for QuestionKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What the analysis found in one comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// Normalized text with personal data masked; safe to store and show.
+    pub text: String,
+    /// Byte ranges of the tokens in `text`.
+    spans: Vec<(u32, u32)>,
+    pub sentiment: Sentiment,
+    pub intents: IntentSet,
+    pub question: bool,
+    /// Product id from the room's catalog (or the number itself when there is no catalog).
+    pub product: Option<Arc<str>>,
+    /// Set when the comment asks something (an `ask_*`, `request_demo` or `compare` intent).
+    pub key: Option<QuestionKey>,
+    /// The input was longer than the analysis looks at.
+    pub truncated: bool,
+    /// Personal data was masked out of `text`.
+    pub masked: bool,
+}
+
+impl Analysis {
+    /// The tokens, in order (whitespace is not a token).
+    pub fn tokens(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.spans
+            .iter()
+            .map(|&(s, e)| &self.text[s as usize..e as usize])
+    }
+}
+
+/// The JSON shape of PROTOCOL.md (`livecue analyze` output), plus `truncated`/`masked` when set.
+impl Serialize for Analysis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Tokens<'a>(&'a Analysis);
+        impl Serialize for Tokens<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.tokens())
+            }
+        }
+        let extra = usize::from(self.truncated) + usize::from(self.masked);
+        let mut map = s.serialize_map(Some(7 + extra))?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("tokens", &Tokens(self))?;
+        map.serialize_entry("sentiment", &self.sentiment)?;
+        map.serialize_entry("intents", &self.intents)?;
+        map.serialize_entry("question", &self.question)?;
+        map.serialize_entry("product", &self.product.as_deref())?;
+        map.serialize_entry("key", &self.key)?;
+        if self.truncated {
+            map.serialize_entry("truncated", &true)?;
+        }
+        if self.masked {
+            map.serialize_entry("masked", &true)?;
+        }
+        map.end()
+    }
+}
+
+/// Built once per process; analyzes comments of every room (`&self`, `Send + Sync`).
+pub struct Analyzer {
+    jieba: Jieba,
+    words: FxHashMap<Box<str>, WordInfo>,
+    triggers: Vec<Trigger>,
+    trigger_matcher: AhoCorasick,
+    exclaim_matcher: AhoCorasick,
+    emotes: rustc_hash::FxHashSet<Box<str>>,
+    traditional: FxHashMap<char, char>,
+    stopwords: rustc_hash::FxHashSet<Box<str>>,
+    complaint_topics: Vec<(Box<str>, &'static str)>,
+}
+
+/// Why an [`Analyzer`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzerError {
+    #[error("cannot compile {what} matcher: {source}")]
+    Matcher {
+        what: &'static str,
+        source: aho_corasick::BuildError,
+    },
+}
+
+impl fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("words", &self.words.len())
+            .field("triggers", &self.triggers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Analyzer {
+    /// Builds the analyzer: jieba's default dictionary plus the lexicons' user words and every
+    /// sentiment, degree, negation and adversative word, so lexicon words come out as tokens.
+    /// Takes a few hundred milliseconds; do it once.
+    pub fn new(lex: Lexicons) -> Result<Analyzer, AnalyzerError> {
+        let mut jieba = Jieba::new();
+        for (word, freq, tag) in &lex.user_words {
+            jieba.add_word(word, *freq, tag.as_deref());
+        }
+        for (word, info) in &lex.words {
+            // Single characters are already tokens; question words keep jieba's own cut so
+            // interrogatives such as 几 stay apart from their noun.
+            let multi_char = word.chars().nth(1).is_some();
+            let lexical = info.sentiment != 0.0 || info.degree != 0.0 || info.negator;
+            if multi_char && lexical && !jieba.has_word(word) {
+                jieba.add_word(word, None, None);
+            }
+        }
+        let patterns: Vec<&str> = lex.triggers.iter().map(|t| &*t.pattern).collect();
+        let trigger_matcher =
+            AhoCorasick::new(&patterns).map_err(|source| AnalyzerError::Matcher {
+                what: "intent trigger",
+                source,
+            })?;
+        let exclaim_matcher =
+            AhoCorasick::new(lex.exclaims.iter().map(|e| &**e)).map_err(|source| {
+                AnalyzerError::Matcher {
+                    what: "exclamation",
+                    source,
+                }
+            })?;
+        Ok(Analyzer {
+            jieba,
+            words: lex.words,
+            triggers: lex.triggers,
+            trigger_matcher,
+            exclaim_matcher,
+            emotes: lex.emotes,
+            traditional: lex.traditional,
+            stopwords: lex.stopwords,
+            complaint_topics: lex.complaint_topics,
+        })
+    }
+
+    /// The analyzer on the embedded lexicons.
+    pub fn embedded() -> Analyzer {
+        // Trigger and exclamation lists are plain strings; compiling them only fails on
+        // resource limits far above the embedded lists' size.
+        Analyzer::new(Lexicons::embedded()).unwrap_or_else(|e| panic!("embedded lexicons: {e}"))
+    }
+
+    /// Whether a token is a stopword (for hot-word lists).
+    pub fn is_stopword(&self, token: &str) -> bool {
+        self.stopwords.contains(token)
+    }
+
+    /// What a complaint is about (`shipping`, `quality`, `price`, `aftersale`, `service`):
+    /// its question topic when it asks one of those, else the first topic word in its text.
+    pub fn complaint_topic(&self, analysis: &Analysis) -> &'static str {
+        if let Some(key) = &analysis.key
+            && let Some(t) = crate::lexicon::COMPLAINT_TOPICS
+                .iter()
+                .find(|t| **t == key.topic)
+        {
+            return t;
+        }
+        self.complaint_topics
+            .iter()
+            .find(|(word, _)| analysis.text.contains(&**word))
+            .map_or("general", |(_, topic)| topic)
+    }
+
+    /// What a token means to sentiment and questions. A token jieba fused from a degree
+    /// adverb or negator and a sentiment word (太贵, 超好看, 不好) that the lexicon lacks is read
+    /// as its two parts.
+    fn word_info(&self, word: &str) -> WordInfo {
+        let info = self.words.get(word).copied().unwrap_or_default();
+        if info.sentiment != 0.0 || info.negator || info.degree != 0.0 {
+            return info;
+        }
+        for (split, _) in word.char_indices().skip(1).take(2) {
+            let (head, tail) = word.split_at(split);
+            let (Some(h), Some(t)) = (self.words.get(head), self.words.get(tail)) else {
+                continue;
+            };
+            if t.sentiment == 0.0 {
+                continue;
+            }
+            let sentiment = if h.degree != 0.0 {
+                t.sentiment * h.degree
+            } else if h.negator {
+                -t.sentiment * 0.8
+            } else {
+                continue;
+            };
+            return WordInfo { sentiment, ..info };
+        }
+        info
+    }
+
+    /// Analyzes one comment. Pure and bounded: only the first [`MAX_SCAN_BYTES`] bytes of
+    /// `text` are looked at and at most [`MAX_CHARS`] characters are kept.
+    pub fn analyze(&self, text: &str, room: &RoomCatalog) -> Analysis {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            self.analyze_with(text, room, &mut scratch)
+        })
+    }
+
+    fn analyze_with(&self, input: &str, room: &RoomCatalog, sc: &mut Scratch) -> Analysis {
+        let norm = normalize::normalize(input, &self.traditional, &mut sc.buf);
+        let (masked_text, found) = crate::privacy::mask(&sc.buf);
+        let masked = found.any();
+        let mut text = String::with_capacity(masked_text.len() + 8);
+        sc.spans.clear();
+        product::canonicalize(&masked_text, &mut text, &mut sc.spans);
+        drop(masked_text);
+        product::find_atoms(&text, &self.emotes, room, &mut sc.spans);
+
+        segment::segment(&self.jieba, &text, &sc.spans, &mut sc.tokens);
+        for tok in &mut sc.tokens {
+            let word = &text[tok.start as usize..tok.end as usize];
+            tok.info = self.word_info(word);
+        }
+        let clauses = question::clauses(&text, &sc.tokens, &self.exclaim_matcher, &mut sc.clauses);
+        let is_question = clauses.iter().any(|c| c.question);
+        let score = sentiment::score(&sc.tokens, clauses, norm.emphasis);
+        let product = product::link(&text, &sc.spans, room);
+        let found = intent::detect(intent::Input {
+            text: &text,
+            clauses,
+            score,
+            raw: input,
+            contact: found.contact(),
+            has_product: product.is_some(),
+            triggers: &self.triggers,
+            matcher: &self.trigger_matcher,
+        });
+        let score = found.score;
+        let key = found.topic.map(|topic| QuestionKey {
+            topic,
+            product: product.clone(),
+        });
+        let spans = sc
+            .tokens
+            .iter()
+            .filter(|t| !t.space)
+            .map(|t| (t.start, t.end))
+            .collect();
+        Analysis {
+            sentiment: Sentiment {
+                score,
+                label: sentiment::label(score),
+            },
+            intents: found.intents,
+            question: is_question || found.question,
+            product,
+            key,
+            truncated: norm.truncated,
+            masked,
+            spans,
+            text,
+        }
+    }
+}
+
+/// A token of the normalized text during analysis.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tok {
+    start: u32,
+    end: u32,
+    info: WordInfo,
+    /// Punctuation or whitespace: ends a clause.
+    brk: bool,
+    space: bool,
+}
+
+/// A clause: tokens between punctuation.
+#[derive(Debug, Clone, Copy)]
+struct Clause {
+    /// Token range.
+    first: usize,
+    end: usize,
+    /// Byte range in the text.
+    start_byte: u32,
+    end_byte: u32,
+    question: bool,
+}
+
+/// Buffers reused across comments on the same thread, so the hot path allocates only what
+/// it returns.
+#[derive(Default)]
+struct Scratch {
+    buf: String,
+    spans: Vec<product::Span>,
+    tokens: Vec<Tok>,
+    clauses: Vec<Clause>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! Clauses and questions.
+//!
+//! A comment is split into clauses at punctuation and spaces. A clause asks something when it
+//! ends in `?`, ends in a question particle (吗 呢 么 嘛 不 没, ignoring soft endings such as
+//! 呀 啊 亲 主播 and emoji), holds an interrogative (多少 几 什么 怎么 哪 能不能 …) that is not
+//! part of an exclamation (怎么这么好看), or has the A不A / A没A form (有没有, 卖不卖). Most
+//! 弹幕 questions carry no question mark, so the words decide.
+
+use aho_corasick::AhoCorasick;
+
+use super::{Clause, Tok};
+use crate::lexicon::QuestionRole;
+
+/// Endings that do not change what a clause is: interjections, forms of address, thanks.
+const SOFT_ENDINGS: &[&str] = &[
+    "呀",
+    "啊",
+    "哈",
+    "啦",
+    "呐",
+    "捏",
+    "嘞",
+    "哦",
+    "噢",
+    "鸭",
+    "丫",
+    "亲",
+    "亲亲",
+    "宝",
+    "宝宝",
+    "宝宝们",
+    "主播",
+    "家人们",
+    "姐姐",
+    "姐",
+    "美女",
+    "老板",
+    "姐妹",
+    "姐妹们",
+    "谢谢",
+    "求求",
+    "了",
+    "~",
+    "哇",
+];
+
+/// Tokens starting like an interrogative that are not one.
+const NOT_INTERROGATIVE: &[&str] = &["几乎", "哪怕", "什么的", "哪里哪里", "多少有点", "多少都"];
+
+/// Interrogative prefixes for words the lexicon does not list (什么样, 怎么穿, 哪款, 啥色).
+const INTERROGATIVE_PREFIXES: &[&str] = &["什么", "怎么", "哪", "啥", "咋", "多少", "几", "为啥"];
+
+/// Splits `tokens` into clauses (written to `out`) and marks the questions.
+pub fn clauses<'a>(
+    text: &str,
+    tokens: &[Tok],
+    exclaims: &AhoCorasick,
+    out: &'a mut Vec<Clause>,
+) -> &'a [Clause] {
+    out.clear();
+    let mut first = 0;
+    for (i, tok) in tokens.iter().enumerate() {
+        if tok.brk {
+            if i > first {
+                out.push(clause(tokens, first, i));
+            }
+            if text[tok.start as usize..tok.end as usize].contains('?')
+                && let Some(last) = out.last_mut()
+                && last.end == i
+            {
+                last.question = true;
+            }
+            first = i + 1;
+        }
+    }
+    if tokens.len() > first {
+        out.push(clause(tokens, first, tokens.len()));
+    }
+    let exclaimed: Vec<(u32, u32)> = exclaims
+        .find_iter(text)
+        .map(|m| (m.start() as u32, m.end() as u32))
+        .collect();
+    for c in out.iter_mut() {
+        if !c.question {
+            c.question = asks(text, &tokens[c.first..c.end], &exclaimed);
+        }
+    }
+    out
+}
+
+fn clause(tokens: &[Tok], first: usize, end: usize) -> Clause {
+    Clause {
+        first,
+        end,
+        start_byte: tokens[first].start,
+        end_byte: tokens[end - 1].end,
+        question: false,
+    }
+}
+
+fn asks(text: &str, tokens: &[Tok], exclaimed: &[(u32, u32)]) -> bool {
+    let word = |t: &Tok| &text[t.start as usize..t.end as usize];
+    let in_exclamation = |t: &Tok| exclaimed.iter().any(|&(s, e)| t.start >= s && t.start < e);
+    for t in tokens {
+        if in_exclamation(t) {
+            continue;
+        }
+        let w = word(t);
+        if t.info.question == QuestionRole::Interrogative {
+            return true;
+        }
+        if INTERROGATIVE_PREFIXES.iter().any(|p| w.starts_with(p))
+            && !NOT_INTERROGATIVE.contains(&w)
+            && w.chars().count() <= 4
+        {
+            return true;
+        }
+    }
+    // The last meaningful token: a particle, or a word ending in 吗/嘛 (是吗, 好吗).
+    let last = tokens.iter().rev().find(|t| {
+        let w = word(t);
+        !SOFT_ENDINGS.contains(&w) && w.chars().any(|c| c.is_alphanumeric())
+    });
+    if let Some(t) = last {
+        let w = word(t);
+        if t.info.question == QuestionRole::Particle || w.ends_with('吗') || w.ends_with('嘛') {
+            return true;
+        }
+    }
+    a_not_a(&text[tokens[0].start as usize..tokens[tokens.len() - 1].end as usize])
+}
+
+/// `有没有`, `是不是`, `卖不卖`, `喜不喜欢`: a character, 不 or 没, the same character.
+fn a_not_a(clause: &str) -> bool {
+    let mut chars = clause.chars();
+    let (mut a, mut b) = match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return false,
+    };
+    let mut before: Option<char> = None;
+    for c in chars {
+        // 不错不错 repeats a word; it does not ask.
+        let repeated = before.is_some_and(|p| matches!(p, '不' | '没'));
+        if matches!(b, '不' | '没') && a == c && !matches!(a, '不' | '没') && is_han(a) && !repeated
+        {
+            return true;
+        }
+        before = Some(a);
+        a = b;
+        b = c;
+    }
+    false
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::a_not_a;
+
+    #[test]
+    fn a_not_a_forms() {
+        assert!(a_not_a("有没有黑色"));
+        assert!(a_not_a("是不是正品"));
+        assert!(a_not_a("喜不喜欢"));
+        assert!(!a_not_a("不不不"));
+        assert!(!a_not_a("好看"));
+        assert!(!a_not_a("不错不错"));
+    }
+}

@@ -1,0 +1,84 @@
+//! The `livecue` command line: argument definitions and what each subcommand does.
+//!
+//! `main.rs` parses a [`Cli`] and hands it to [`run`]; everything else lives here so it can be
+//! tested and so the binary stays thin. Errors carry context (`anyhow`) and end the process
+//! with a non-zero status and one readable line on stderr.
+
+mod analyze;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use analyze::AnalyzeArgs;
+
+/// LiveCue: a real-time assistant for Chinese live-commerce streams (直播带货).
+#[derive(Debug, Parser)]
+#[command(name = "livecue", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyze comments, one per line (plain text, or a JSON ingest event), from FILE or stdin.
+    Analyze(AnalyzeArgs),
+}
+
+/// Output formats of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// One JSON object per input line (the contract in PROTOCOL.md).
+    #[default]
+    Jsonl,
+    /// An aligned table for people.
+    Table,
+}
+
+/// Where lexicons come from: the embedded set, or a directory of edited copies.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct LexiconArgs {
+    /// Directory with lexicon files to use instead of the embedded ones (same file names as
+    /// `lexicons/`; missing files fall back to the embedded copy).
+    #[arg(long, value_name = "DIR")]
+    pub lexicons: Option<PathBuf>,
+}
+
+impl LexiconArgs {
+    pub fn load(&self) -> anyhow::Result<crate::lexicon::Lexicons> {
+        use anyhow::Context;
+        match &self.lexicons {
+            Some(dir) => crate::lexicon::Lexicons::from_dir(dir)
+                .with_context(|| format!("loading lexicons from {}", dir.display())),
+            None => Ok(crate::lexicon::Lexicons::embedded()),
+        }
+    }
+}
+
+/// Sets up logging on stderr: quiet by default (warnings), `-v` info, `-vv` debug.
+pub fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Analyze(args) => analyze::run(&args),
+    }
+}

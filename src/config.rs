@@ -1,0 +1,311 @@
+//! The deployment file (TOML): rooms, their product catalogs and script libraries (话术库),
+//! tokens and limits.
+//!
+//! Every section has defaults, so an empty file is a valid configuration and `serve --demo`
+//! needs none at all. Unknown keys are refused with the key's name, so a typo never silently
+//! turns a setting off. Command-line flags override what the file says (see `cli`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why a configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole deployment file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub rooms: Vec<RoomConfig>,
+}
+
+/// One live room: who may write and read it, what it sells, and what the streamer can say.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomConfig {
+    /// Room id used in URLs (`/ws/room/<id>`); letters, digits, `-` and `_`.
+    pub id: String,
+    /// Human-readable name shown on the pages.
+    pub name: String,
+    /// When set, ingest (WebSocket and HTTP) must present this token.
+    pub ingest_token: Option<String>,
+    /// When set, overlay, console and report must present this token.
+    pub view_token: Option<String>,
+    /// The catalog, in the order the products are planned to be pitched.
+    pub products: Vec<Product>,
+    /// Extra domain words for segmentation in this room (brand names, slang of the community).
+    pub words: Vec<String>,
+    /// Room-wide scripts that are not about one product.
+    pub scripts: RoomScripts,
+    /// Thresholds of the suggestion rules.
+    pub rules: Rules,
+}
+
+/// When the suggestion engine speaks up. Every field has a default; times are in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// `answer_question`: this many distinct viewers asking the same thing...
+    pub answer_min_askers: u32,
+    /// ...within this many seconds.
+    pub answer_window_s: u32,
+    /// `product_order`: a product's demand must exceed the pitched one's by this factor...
+    pub order_factor: f32,
+    /// ...and reach at least this score (questions 1, purchase signals 2, link requests 3).
+    pub order_min_score: f32,
+    /// `sentiment_alert`: share of negative comments in the last minute at least this...
+    pub alert_negative_share: f32,
+    /// ...and this much above the 5-minute baseline share...
+    pub alert_rise: f32,
+    /// ...with at least this many negative comments; or this many complaints on one topic.
+    pub alert_min_negative: u32,
+    /// `surge`: the 10-second comment rate at least this multiple of the 5-minute baseline...
+    pub surge_factor: f32,
+    /// ...and at least this many comments per second.
+    pub surge_min_rate: f32,
+    /// `talking_point`: suggest the pitched product's next selling point this often.
+    pub talking_point_every_s: u32,
+    /// How long a cue stays on the overlay.
+    pub cue_ttl_s: u32,
+    /// A cue with the same kind, product and key is not repeated within this time.
+    pub cooldown_s: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            answer_min_askers: 5,
+            answer_window_s: 60,
+            order_factor: 1.3,
+            order_min_score: 8.0,
+            alert_negative_share: 0.3,
+            alert_rise: 0.15,
+            alert_min_negative: 6,
+            surge_factor: 2.0,
+            surge_min_rate: 2.0,
+            talking_point_every_s: 60,
+            cue_ttl_s: 45,
+            cooldown_s: 120,
+        }
+    }
+}
+
+/// A product of the room's catalog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Product {
+    /// The number viewers use: `1号`, `1号链接`, `#1`.
+    pub id: String,
+    pub name: String,
+    /// Other names viewers use for it (`羽绒服`, `白色外套`).
+    pub aliases: Vec<String>,
+    /// Price in yuan, used for the `{price}` placeholder.
+    pub price: Option<f64>,
+    /// Selling points (卖点) in the order the streamer would normally tell them.
+    pub points: Vec<SellingPoint>,
+    /// Short answers to common questions, keyed by question topic
+    /// (`price`, `discount`, `size`, `spec`, `stock`, `shipping`, `link`, `quality`, `usage`,
+    /// `aftersale`, `demo`).
+    pub faq: BTreeMap<String, String>,
+}
+
+/// One selling point with its tone variants.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SellingPoint {
+    /// The audience interest it answers (a question topic, or `general`).
+    pub topic: String,
+    /// Default wording; placeholders `{product}`, `{price}`, `{count}`.
+    pub text: String,
+    pub variants: Vec<Variant>,
+}
+
+/// An alternative wording of a script for a tone or audience segment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Variant {
+    /// Tone or segment tag, e.g. `优惠先行`, `材质细节`, `亲切活泼`.
+    pub tone: String,
+    pub text: String,
+}
+
+/// Scripts for the whole room.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomScripts {
+    /// Calming lines (安抚话术) for when sentiment turns, keyed by complaint topic
+    /// (`shipping`, `quality`, `price`, `aftersale`, `service`, `general`).
+    pub calm: BTreeMap<String, String>,
+    /// Conversion pushes (限时/福袋) for comment surges; placeholders as for selling points.
+    pub surge: Vec<String>,
+}
+
+/// Question topics a FAQ or selling point may be keyed by.
+pub const TOPICS: &[&str] = &[
+    "price",
+    "discount",
+    "size",
+    "spec",
+    "stock",
+    "shipping",
+    "link",
+    "quality",
+    "usage",
+    "aftersale",
+    "demo",
+    "general",
+    "service",
+];
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "<text>".into(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The room with this id.
+    pub fn room(&self, id: &str) -> Option<&RoomConfig> {
+        self.rooms.iter().find(|r| r.id == id)
+    }
+
+    /// Checks what serde cannot: unique, well-formed ids and known topics.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for room in &self.rooms {
+            if !valid_id(&room.id) {
+                return Err(ConfigError::Invalid(format!(
+                    "room id {:?} must be 1-64 letters, digits, '-' or '_'",
+                    room.id
+                )));
+            }
+            if !seen.insert(room.id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "room {:?} is defined twice",
+                    room.id
+                )));
+            }
+            room.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl RoomConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for product in &self.products {
+            if !valid_id(&product.id) {
+                return Err(ConfigError::Invalid(format!(
+                    "room {:?}: product id {:?} must be 1-64 letters, digits, '-' or '_'",
+                    self.id, product.id
+                )));
+            }
+            if !seen.insert(product.id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "room {:?}: product {:?} is defined twice",
+                    self.id, product.id
+                )));
+            }
+            let topics = product
+                .faq
+                .keys()
+                .chain(product.points.iter().map(|p| &p.topic));
+            for topic in topics {
+                if !topic.is_empty() && !TOPICS.contains(&topic.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "room {:?}, product {:?}: unknown topic {:?} (known: {})",
+                        self.id,
+                        product.id,
+                        topic,
+                        TOPICS.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Ids travel in URLs and keys: keep them short and plain.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_protocol_example() {
+        let config = Config::from_toml(
+            r#"
+            [[rooms]]
+            id = "r1"
+            name = "冬季女装专场"
+            [[rooms.products]]
+            id = "1"
+            name = "白鸭绒羽绒服"
+            aliases = ["羽绒服", "白色外套"]
+            price = 399.0
+            [rooms.products.faq]
+            size = "160/100斤选M"
+            [[rooms.products.points]]
+            topic = "quality"
+            text = "{product}用的是90白鸭绒"
+            "#,
+        )
+        .unwrap();
+        let room = config.room("r1").unwrap();
+        assert_eq!(room.products[0].aliases.len(), 2);
+        assert_eq!(room.products[0].faq["size"], "160/100斤选M");
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_duplicates() {
+        assert!(Config::from_toml("[[rooms]]\nid='a'\ncolour='x'").is_err());
+        assert!(Config::from_toml("[[rooms]]\nid='a'\n[[rooms]]\nid='a'").is_err());
+        assert!(Config::from_toml("[[rooms]]\nid='a b'").is_err());
+        let err = Config::from_toml(
+            "[[rooms]]\nid='a'\n[[rooms.products]]\nid='1'\n[rooms.products.faq]\ncolor='x'",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown topic"), "{err}");
+    }
+}

@@ -1,0 +1,22 @@
+//! LiveCue: a real-time assistant for Chinese live-commerce streams (直播带货).
+//!
+//! Comments flow one way through the modules below, in this order:
+//!
+//! - [`ingest`]: the events sources send (comments, gifts, likes, orders), parsed and validated.
+//! - [`analyze`]: the pure hot path: one comment in, an [`analyze::Analysis`] out (normalized
+//!   text, tokens, sentiment, intents, question key, linked product). No I/O, no locks.
+//! - [`privacy`]: masking of personal data (phones, WeChat/QQ ids, ID cards, addresses), used by
+//!   `analyze` and by everything that stores or shows text.
+//! - [`lexicon`]: the word lists `analyze` runs on, loaded from `lexicons/` (embedded at build
+//!   time) plus whatever a room's configuration adds.
+//! - [`config`]: the TOML deployment file: rooms, catalogs, script libraries, tokens, limits.
+//! - [`cli`]: what the `livecue` binary's subcommands do; `main.rs` only parses and dispatches.
+//!
+//! Start reading at [`analyze::Analyzer::analyze`].
+
+pub mod analyze;
+pub mod cli;
+pub mod config;
+pub mod ingest;
+pub mod lexicon;
+pub mod privacy;
