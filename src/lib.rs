@@ -7,6 +7,9 @@
 //!   text, tokens, sentiment, intents, question key, linked product). No I/O, no locks.
 //! - [`privacy`]: masking of personal data (phones, WeChat/QQ ids, ID cards, addresses), used by
 //!   `analyze` and by everything that stores or shows text.
+//! - [`room`]: the live picture of a room: sliding windows, question clusters, hot words,
+//!   the product being pitched, the cues on screen.
+//! - [`suggest`]: rules over the room's windows that make cues, with evidence and cooldowns.
 //! - [`lexicon`]: the word lists `analyze` runs on, loaded from `lexicons/` (embedded at build
 //!   time) plus whatever a room's configuration adds.
 //! - [`config`]: the TOML deployment file: rooms, catalogs, script libraries, tokens, limits.
@@ -20,3 +23,5 @@ pub mod config;
 pub mod ingest;
 pub mod lexicon;
 pub mod privacy;
+pub mod room;
+pub mod suggest;

@@ -1,0 +1,393 @@
+//! Room state: the live picture of one room, updated by every analyzed event.
+//!
+//! [`RoomState`] is plain data owned by the room's task (see [`crate::push`]), so it needs no
+//! lock: windows of 10 s / 60 s / 5 min ([`window`]), question clusters ([`clusters`]), hot
+//! words ([`hot`]), the product being pitched, the queue order, the cues on screen, and the
+//! editable script library. Memory is bounded whatever the stream's length: windows are a
+//! fixed ring, clusters and hot words are capped, recent comments are a short ring.
+
+pub mod clusters;
+pub mod hot;
+pub mod window;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::analyze::{Analysis, Analyzer, Intent, RoomCatalog};
+use crate::config::{Product, RoomConfig, Rules};
+use crate::ingest::IngestEvent;
+use crate::suggest::Cue;
+use clusters::{ClusterView, Clusters};
+use hot::{HotWord, HotWords};
+use window::{Counts, Demand, TOPICS, Windows, topic_index};
+
+/// Recent comments kept for the console's feed.
+pub const RECENT_COMMENTS: usize = 50;
+/// Cues kept (active and recently ended) for the snapshot.
+pub const MAX_CUES: usize = 30;
+
+/// A comment as the console sees it: masked text and what the analysis found.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentComment {
+    pub ts: i64,
+    pub viewer: String,
+    pub text: String,
+    pub label: &'static str,
+    pub score: f32,
+    pub intents: Vec<&'static str>,
+    pub product: Option<Arc<str>>,
+    pub key: Option<String>,
+    /// For complaints: what about (`shipping`, `quality` …, or `general`).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub complaint_topic: &'static str,
+}
+
+/// Totals since the room started.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub comments: u64,
+    pub questions: u64,
+    pub gifts: u64,
+    pub gift_value: f64,
+    pub likes: u64,
+    pub enters: u64,
+    pub follows: u64,
+    pub orders: u64,
+    pub order_amount: f64,
+}
+
+/// The live state of a room.
+#[derive(Debug)]
+pub struct RoomState {
+    pub id: Arc<str>,
+    pub name: String,
+    pub catalog: Arc<RoomCatalog>,
+    /// The catalog with its editable scripts (console edits land here).
+    pub products: Vec<Product>,
+    pub rules: Rules,
+    pub calm: std::collections::BTreeMap<String, String>,
+    pub surge_scripts: Vec<String>,
+    pub windows: Windows,
+    pub hot: HotWords,
+    pub clusters: Clusters,
+    pub pitching: Option<Arc<str>>,
+    pub pitching_since: i64,
+    pub queue: Vec<Arc<str>>,
+    pub cues: VecDeque<Cue>,
+    pub recent: VecDeque<RecentComment>,
+    pub totals: Totals,
+    pub started_at: i64,
+}
+
+impl RoomState {
+    pub fn new(config: &RoomConfig, catalog: Arc<RoomCatalog>, now: i64) -> RoomState {
+        let queue: Vec<Arc<str>> = catalog.ids().to_vec();
+        RoomState {
+            id: config.id.as_str().into(),
+            name: config.name.clone(),
+            products: config.products.clone(),
+            rules: config.rules.clone(),
+            calm: config.scripts.calm.clone(),
+            surge_scripts: config.scripts.surge.clone(),
+            windows: Windows::new(catalog.ids().len()),
+            hot: HotWords::default(),
+            clusters: Clusters::default(),
+            pitching: queue.first().cloned(),
+            pitching_since: now,
+            queue,
+            cues: VecDeque::new(),
+            recent: VecDeque::new(),
+            totals: Totals::default(),
+            started_at: now,
+            catalog,
+        }
+    }
+
+    /// Index of a product in the catalog.
+    pub fn product_index(&self, id: &str) -> Option<usize> {
+        self.products.iter().position(|p| p.id == id)
+    }
+
+    pub fn product(&self, id: &str) -> Option<&Product> {
+        self.products.iter().find(|p| p.id == id)
+    }
+
+    /// Records an analyzed comment from `viewer` (a pseudonym) at `now`.
+    pub fn comment(&mut self, analyzer: &Analyzer, analysis: &Analysis, viewer: u64, now: i64) {
+        let intents: Vec<Intent> = analysis.intents.iter().collect();
+        // A product intent without a product is about the product being pitched.
+        let about_product = analysis.intents.asks()
+            || analysis.intents.contains(Intent::Purchase)
+            || analysis.intents.contains(Intent::RequestDemo);
+        let product = match &analysis.product {
+            Some(p) => Some(p.clone()),
+            None if about_product => self.pitching.clone(),
+            None => None,
+        };
+        let index = product.as_deref().and_then(|p| self.product_index(p));
+        let bucket = self.windows.at(now);
+        bucket.comment(
+            analysis.sentiment.score,
+            analysis.sentiment.label,
+            analysis.question,
+            &intents,
+        );
+        if let Some(i) = index
+            && let Some(d) = bucket.products.get_mut(i)
+        {
+            d.mentions += 1;
+            d.sentiment_sum += analysis.sentiment.score;
+            if let Some(t) = analysis.key.as_ref().and_then(|k| topic_index(k.topic)) {
+                d.questions[t] += 1;
+            }
+            d.purchase += u32::from(analysis.intents.contains(Intent::Purchase));
+            d.complaints += u32::from(analysis.intents.contains(Intent::Complaint));
+        }
+        self.totals.comments += 1;
+        self.totals.questions += u64::from(analysis.question);
+        if let Some(key) = &analysis.key {
+            let product = product.clone();
+            self.clusters
+                .ask(key.topic, product, viewer, &analysis.text, now);
+        }
+        if !analysis.intents.contains(Intent::Spam) {
+            for token in analysis.tokens() {
+                if HotWords::worth_counting(token) && !analyzer.is_stopword(token) {
+                    self.hot.add(token, now);
+                }
+            }
+        }
+        if self.recent.len() >= RECENT_COMMENTS {
+            self.recent.pop_front();
+        }
+        let key = analysis
+            .key
+            .as_ref()
+            .map(|k| format!("{}:{}", k.topic, product.as_deref().unwrap_or("_")));
+        self.recent.push_back(RecentComment {
+            ts: now,
+            viewer: format!("v{:08x}", viewer >> 32),
+            text: analysis.text.clone(),
+            label: analysis.sentiment.label.as_str(),
+            score: (analysis.sentiment.score * 100.0).round() / 100.0,
+            intents: intents.iter().map(|i| i.as_str()).collect(),
+            product,
+            key,
+            complaint_topic: if analysis.intents.contains(Intent::Complaint) {
+                analyzer.complaint_topic(analysis)
+            } else {
+                ""
+            },
+        });
+    }
+
+    /// Records a non-comment event (gift, like, enter, follow, order).
+    pub fn event(&mut self, event: &IngestEvent, now: i64) {
+        let bucket = self.windows.at(now);
+        match event {
+            IngestEvent::Gift(g) => {
+                bucket.gifts += g.count;
+                bucket.gift_value += g.value;
+                self.totals.gifts += u64::from(g.count);
+                self.totals.gift_value += g.value;
+            }
+            IngestEvent::Like(l) => {
+                bucket.likes += u64::from(l.count);
+                self.totals.likes += u64::from(l.count);
+            }
+            IngestEvent::Enter(_) => {
+                bucket.enters += 1;
+                self.totals.enters += 1;
+            }
+            IngestEvent::Follow(_) => {
+                bucket.follows += 1;
+                self.totals.follows += 1;
+            }
+            IngestEvent::Order(o) => {
+                let amount = o.amount.unwrap_or(0.0);
+                bucket.orders += o.quantity;
+                bucket.order_amount += amount;
+                self.totals.orders += u64::from(o.quantity);
+                self.totals.order_amount += amount;
+                if let Some(i) = self.products.iter().position(|p| p.id == o.product)
+                    && let Some(d) = bucket.products.get_mut(i)
+                {
+                    d.orders += o.quantity;
+                    d.order_amount += amount;
+                }
+            }
+            IngestEvent::Comment(_) => {}
+        }
+    }
+
+    /// Demand score of each product over the last `seconds`: questions 1, purchase signals 2,
+    /// link requests 3 (a link request is the strongest sign someone wants to buy), mentions
+    /// 0.5, with the last 10 seconds counted twice.
+    pub fn demand_scores(&self, now: i64, seconds: usize) -> Vec<(Arc<str>, f32, Demand)> {
+        let window = self.windows.sum(now, seconds);
+        let recent = self.windows.sum(now, 10);
+        let link = topic_index("link").unwrap_or(0);
+        let score = |d: &Demand| {
+            let questions = d.question_total() - d.questions[link];
+            questions as f32
+                + 2.0 * d.purchase as f32
+                + 3.0 * d.questions[link] as f32
+                + 0.5 * d.mentions as f32
+        };
+        self.products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let d = window.products.get(i).copied().unwrap_or_default();
+                let r = recent.products.get(i).copied().unwrap_or_default();
+                (Arc::<str>::from(p.id.as_str()), score(&d) + score(&r), d)
+            })
+            .collect()
+    }
+
+    /// Adds a cue, dropping the oldest when over [`MAX_CUES`].
+    pub fn push_cue(&mut self, cue: Cue) {
+        if self.cues.len() >= MAX_CUES {
+            // Prefer dropping ended cues; fall back to the oldest.
+            let pos = self.cues.iter().position(|c| !c.is_active()).unwrap_or(0);
+            self.cues.remove(pos);
+        }
+        self.cues.push_back(cue);
+    }
+
+    pub fn cue_mut(&mut self, id: &str) -> Option<&mut Cue> {
+        self.cues.iter_mut().find(|c| c.id == id)
+    }
+
+    /// The window statistics as sent in `stats` and `snapshot` messages.
+    pub fn stats(&self, now: i64) -> Stats {
+        let window = |seconds: usize| {
+            let c = self.windows.sum(now, seconds);
+            WindowStats::from_counts(&c, seconds)
+        };
+        let per_product = self.demand_scores(now, 60);
+        let five = self.windows.sum(now, 300);
+        Stats {
+            now,
+            w10s: window(10),
+            w60s: window(60),
+            w5m: window(300),
+            rate_series: self.windows.rate_series(now, 300),
+            products: per_product
+                .into_iter()
+                .enumerate()
+                .map(|(i, (id, score, d60))| {
+                    let d5 = five.products.get(i).copied().unwrap_or_default();
+                    ProductStats {
+                        questions: TOPICS
+                            .iter()
+                            .zip(d60.questions)
+                            .filter(|(_, n)| *n > 0)
+                            .map(|(t, n)| (*t, n))
+                            .collect(),
+                        sentiment: if d60.mentions > 0 {
+                            d60.sentiment_sum / d60.mentions as f32
+                        } else {
+                            0.0
+                        },
+                        id,
+                        score: (score * 10.0).round() / 10.0,
+                        demand_60s: d60,
+                        demand_5m: d5,
+                    }
+                })
+                .collect(),
+            hot_words: self.hot.top(now, 20),
+            questions: self.clusters.top(now, 12),
+            totals: self.totals.clone(),
+        }
+    }
+}
+
+/// One window's statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowStats {
+    pub seconds: usize,
+    pub comments: u32,
+    /// Comments per second.
+    pub rate: f32,
+    pub sentiment: SentimentStats,
+    pub questions: u32,
+    /// Comments per intent label (labels with none are left out).
+    pub intents: std::collections::BTreeMap<&'static str, u32>,
+    pub gifts: u32,
+    pub gift_value: f64,
+    pub likes: u64,
+    pub enters: u32,
+    pub orders: u32,
+    pub order_amount: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SentimentStats {
+    pub mean: f32,
+    pub positive: u32,
+    pub neutral: u32,
+    pub negative: u32,
+}
+
+impl WindowStats {
+    fn from_counts(c: &Counts, seconds: usize) -> WindowStats {
+        WindowStats {
+            seconds,
+            comments: c.comments,
+            rate: ((c.comments as f32 / seconds as f32) * 100.0).round() / 100.0,
+            sentiment: SentimentStats {
+                mean: (c.sentiment_mean() * 1000.0).round() / 1000.0,
+                positive: c.positive,
+                neutral: c.neutral,
+                negative: c.negative,
+            },
+            questions: c.questions,
+            intents: Intent::ALL
+                .iter()
+                .zip(c.intents)
+                .filter(|(_, n)| *n > 0)
+                .map(|(i, n)| (i.as_str(), n))
+                .collect(),
+            gifts: c.gifts,
+            gift_value: c.gift_value,
+            likes: c.likes,
+            enters: c.enters,
+            orders: c.orders,
+            order_amount: c.order_amount,
+        }
+    }
+}
+
+/// Per-product picture for the console's demand table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductStats {
+    pub id: Arc<str>,
+    /// Demand score over the last 60 s (what `product_order` ranks by).
+    pub score: f32,
+    pub sentiment: f32,
+    pub questions: std::collections::BTreeMap<&'static str, u32>,
+    pub demand_60s: Demand,
+    pub demand_5m: Demand,
+}
+
+/// The `stats` message body (also part of a snapshot).
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub now: i64,
+    #[serde(rename = "10s")]
+    pub w10s: WindowStats,
+    #[serde(rename = "60s")]
+    pub w60s: WindowStats,
+    #[serde(rename = "5m")]
+    pub w5m: WindowStats,
+    /// Comments per second over the last 5 minutes, oldest first.
+    pub rate_series: Vec<u32>,
+    pub products: Vec<ProductStats>,
+    pub hot_words: Vec<HotWord>,
+    pub questions: Vec<ClusterView>,
+    pub totals: Totals,
+}
