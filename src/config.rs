@@ -29,7 +29,63 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    pub server: ServerConfig,
+    pub limits: Limits,
     pub rooms: Vec<RoomConfig>,
+}
+
+/// Where `serve` listens (the `--listen` flag overrides it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port; loopback by default so nothing is exposed by accident.
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: DEFAULT_LISTEN.into(),
+        }
+    }
+}
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8686";
+
+/// Bounds on what clients may send. Every limit has a default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket message accepted, in bytes; larger ones close the connection (1009).
+    pub max_frame_bytes: usize,
+    /// Largest HTTP request body (`POST /api/rooms/R/events`), in bytes.
+    pub max_body_bytes: usize,
+    /// Events per second one ingest connection may send on average...
+    pub events_per_s: u32,
+    /// ...with bursts up to this many; beyond it the connection is closed (1008).
+    pub events_burst: u32,
+    /// Frames per second one connection may send on average (any kind), with a burst of
+    /// twice as many.
+    pub frames_per_s: u32,
+    /// Source message ids remembered per room to drop duplicates.
+    pub dedupe_ids: usize,
+    /// Seconds a client may take to accept one message before it is cut off.
+    pub send_timeout_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_frame_bytes: 64 * 1024,
+            max_body_bytes: 1024 * 1024,
+            events_per_s: 5_000,
+            events_burst: 20_000,
+            frames_per_s: 500,
+            dedupe_ids: 100_000,
+            send_timeout_s: 10,
+        }
+    }
 }
 
 /// One live room: who may write and read it, what it sells, and what the streamer can say.
@@ -62,6 +118,8 @@ pub struct Rules {
     pub answer_min_askers: u32,
     /// ...within this many seconds.
     pub answer_window_s: u32,
+    /// At most one new `answer_question` cue this often, so the overlay stays calm.
+    pub answer_gap_s: u32,
     /// `product_order`: a product's demand must exceed the pitched one's by this factor...
     pub order_factor: f32,
     /// ...and reach at least this score (questions 1, purchase signals 2, link requests 3).
@@ -89,6 +147,7 @@ impl Default for Rules {
         Rules {
             answer_min_askers: 5,
             answer_window_s: 60,
+            answer_gap_s: 8,
             order_factor: 1.3,
             order_min_score: 8.0,
             alert_negative_share: 0.3,
@@ -104,7 +163,7 @@ impl Default for Rules {
 }
 
 /// A product of the room's catalog.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Product {
     /// The number viewers use: `1号`, `1号链接`, `#1`.
@@ -123,7 +182,7 @@ pub struct Product {
 }
 
 /// One selling point with its tone variants.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SellingPoint {
     /// The audience interest it answers (a question topic, or `general`).
@@ -134,7 +193,7 @@ pub struct SellingPoint {
 }
 
 /// An alternative wording of a script for a tone or audience segment.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Variant {
     /// Tone or segment tag, e.g. `优惠先行`, `材质细节`, `亲切活泼`.

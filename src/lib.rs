@@ -10,9 +10,15 @@
 //! - [`room`]: the live picture of a room: sliding windows, question clusters, hot words,
 //!   the product being pitched, the cues on screen.
 //! - [`suggest`]: rules over the room's windows that make cues, with evidence and cooldowns.
+//! - [`live`]: the registry of rooms and each room's task (analysis, state, rules, commands).
+//! - [`push`]: a room's numbered messages to its overlays and consoles, bounded.
+//! - [`wire`]: the JSON messages of the protocol.
+//! - [`server`]: the HTTP and WebSocket endpoints (axum), tokens, pages, graceful shutdown.
+//! - [`metrics`]: `/metrics` in the Prometheus text format.
 //! - [`lexicon`]: the word lists `analyze` runs on, loaded from `lexicons/` (embedded at build
 //!   time) plus whatever a room's configuration adds.
 //! - [`config`]: the TOML deployment file: rooms, catalogs, script libraries, tokens, limits.
+//! - [`demo`]: the built-in demo room's simulated audience (`serve --demo`, `simulate`).
 //! - [`cli`]: what the `livecue` binary's subcommands do; `main.rs` only parses and dispatches.
 //!
 //! Start reading at [`analyze::Analyzer::analyze`].
@@ -20,8 +26,14 @@
 pub mod analyze;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod ingest;
 pub mod lexicon;
+pub mod live;
+pub mod metrics;
 pub mod privacy;
+pub mod push;
 pub mod room;
+pub mod server;
 pub mod suggest;
+pub mod wire;

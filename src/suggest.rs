@@ -165,6 +165,7 @@ pub struct Suggester {
     last_point: Option<(Arc<str>, i64)>,
     next_surge: usize,
     counter: u64,
+    last_answer: Option<i64>,
 }
 
 impl Suggester {
@@ -239,6 +240,12 @@ impl Suggester {
             .filter(|(n, _)| *n >= rules.answer_min_askers)
             .collect();
         ready.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        // The overlay shows few cues: at most one new answer every `answer_gap_s`, the most
+        // asked question first; the others wait their turn (their askers keep counting).
+        let gap = i64::from(rules.answer_gap_s) * 1000;
+        if self.last_answer.is_some_and(|at| now - at < gap) {
+            return;
+        }
         for (askers, key) in ready {
             let Some(cluster) = state.clusters.get(&key) else {
                 continue;
@@ -275,6 +282,8 @@ impl Suggester {
                 ..Evidence::default()
             };
             out.push(cue);
+            self.last_answer = Some(now);
+            return;
         }
     }
 
@@ -415,9 +424,12 @@ impl Suggester {
             return;
         }
         let cooldown = i64::from(rules.cooldown_s) * 1000;
+        // One surge is one moment, whichever product is pitched: cool down on the room.
         if self.cooling(CueKind::Surge, &None, "", now, cooldown) {
             return;
         }
+        self.cooldowns
+            .insert((CueKind::Surge, None, String::new()), now);
         let pitched = state.pitching.clone();
         let info = pitched.as_deref().and_then(|p| state.product(p));
         let template = if state.surge_scripts.is_empty() {

@@ -5,6 +5,10 @@
 //! with a non-zero status and one readable line on stderr.
 
 mod analyze;
+mod ingest_client;
+mod replay;
+mod serve;
+mod simulate;
 mod table;
 
 use std::path::PathBuf;
@@ -29,6 +33,12 @@ pub struct Cli {
 pub enum Command {
     /// Analyze comments, one per line (plain text, or a JSON ingest event), from FILE or stdin.
     Analyze(AnalyzeArgs),
+    /// Run the server: ingest endpoints, room streams, overlay and console pages.
+    Serve(serve::ServeArgs),
+    /// Replay a recorded stream (JSONL ingest events) into a running server.
+    Replay(replay::ReplayArgs),
+    /// Load generator: send realistic comments to a running server and measure ack latency.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Output formats of `analyze`.
@@ -80,5 +90,8 @@ pub fn init_tracing(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
     }
 }

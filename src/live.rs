@@ -1,0 +1,642 @@
+//! Live rooms: the registry of rooms and each room's task.
+//!
+//! [`Rooms`] is a cheap-`Clone` handle over a `DashMap` of [`RoomHandle`]s. Each room has one
+//! task that owns its [`RoomState`] and [`Suggester`] outright (no locks on the hot path): it
+//! receives accepted events on a bounded channel, analyzes them in small chunks (yielding to
+//! the runtime between chunks, so a burst never blocks other rooms), evaluates the suggestion
+//! rules every [`TICK`] and after notable events, publishes numbered messages through
+//! [`Push`], and applies console commands one at a time. Ingest connections only parse,
+//! dedupe and enqueue; when a room's queue is full they wait (backpressure) rather than drop.
+
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use rustc_hash::FxHashSet;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::analyze::{Analyzer, RoomCatalog};
+use crate::config::{Limits, RoomConfig, TOPICS};
+use crate::ingest::IngestEvent;
+use crate::metrics::{self, Metrics};
+use crate::push::{Outgoing, Push};
+use crate::room::RoomState;
+use crate::suggest::{CueKind, CueState, Suggester};
+use crate::wire::{Command, RoomInfo, RoomMessage};
+
+/// How often the suggestion rules run.
+pub const TICK: Duration = Duration::from_millis(250);
+/// How often `stats` is published.
+pub const STATS_EVERY: Duration = Duration::from_secs(1);
+/// Batches of events a room queues before ingest waits.
+pub const ROOM_QUEUE: usize = 256;
+/// Comments analyzed between two yields to the runtime.
+const CHUNK: usize = 64;
+/// Rules run again at most this soon after a notable event.
+const EVAL_AFTER_EVENT: Duration = Duration::from_millis(50);
+/// Comments carried by one `stats` message.
+const STATS_COMMENTS: usize = 20;
+
+/// Why a console command was refused.
+#[derive(Debug, Error, PartialEq)]
+pub enum CommandError {
+    #[error("no product {0:?} in this room")]
+    UnknownProduct(String),
+    #[error("no cue {0:?} in this room")]
+    UnknownCue(String),
+    #[error("no question {0:?} in this room")]
+    UnknownQuestion(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the room is shutting down")]
+    Closed,
+}
+
+impl CommandError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::UnknownProduct(_) => "unknown_product",
+            CommandError::UnknownCue(_) => "unknown_cue",
+            CommandError::UnknownQuestion(_) => "unknown_question",
+            CommandError::Invalid(_) => "invalid_command",
+            CommandError::Closed => "shutting_down",
+        }
+    }
+}
+
+/// An accepted event and when it arrived (server clock, ms).
+#[derive(Debug, Clone)]
+pub struct Arrived {
+    pub event: IngestEvent,
+    pub at: i64,
+}
+
+enum RoomInput {
+    Events(Vec<Arrived>),
+    Command(Command, oneshot::Sender<Result<(), CommandError>>),
+    Snapshot(oneshot::Sender<Outgoing>),
+}
+
+/// Source message ids seen recently in a room, to drop duplicates. Bounded: the oldest ids
+/// are forgotten first.
+#[derive(Debug)]
+struct Dedupe {
+    seen: FxHashSet<Box<str>>,
+    order: VecDeque<Box<str>>,
+    capacity: usize,
+}
+
+impl Dedupe {
+    /// True when the id is new (and remembers it).
+    fn insert(&mut self, id: &str) -> bool {
+        if self.seen.contains(id) {
+            return false;
+        }
+        if self.order.len() >= self.capacity
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        self.seen.insert(id.into());
+        self.order.push_back(id.into());
+        true
+    }
+}
+
+/// What the rest of the server holds of a room.
+#[derive(Debug)]
+pub struct RoomHandle {
+    pub id: Arc<str>,
+    pub name: String,
+    pub ingest_token: Option<String>,
+    pub view_token: Option<String>,
+    pub push: Arc<Push>,
+    tx: mpsc::Sender<RoomInput>,
+    dedupe: Mutex<Dedupe>,
+    pitching: watch::Receiver<Option<Arc<str>>>,
+}
+
+impl RoomHandle {
+    /// Splits events into new ones and the number of duplicates (same source id seen before).
+    pub fn dedupe(&self, events: Vec<IngestEvent>) -> (Vec<IngestEvent>, usize) {
+        let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
+        let before = events.len();
+        let fresh: Vec<IngestEvent> = events
+            .into_iter()
+            .filter(|e| e.envelope().id.as_deref().is_none_or(|id| seen.insert(id)))
+            .collect();
+        let dups = before - fresh.len();
+        (fresh, dups)
+    }
+
+    /// Queues accepted events for the room; waits while the room is busy (backpressure).
+    pub async fn submit(&self, events: Vec<Arrived>) -> Result<(), CommandError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.tx
+            .send(RoomInput::Events(events))
+            .await
+            .map_err(|_| CommandError::Closed)
+    }
+
+    /// Applies a console command.
+    pub async fn command(&self, command: Command) -> Result<(), CommandError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(RoomInput::Command(command, tx))
+            .await
+            .map_err(|_| CommandError::Closed)?;
+        rx.await.map_err(|_| CommandError::Closed)?
+    }
+
+    /// The whole current picture, numbered with the room's latest `seq`.
+    pub async fn snapshot(&self) -> Option<Outgoing> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(RoomInput::Snapshot(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The product being pitched now.
+    pub fn pitching(&self) -> Option<Arc<str>> {
+        self.pitching.borrow().clone()
+    }
+}
+
+struct Shared {
+    rooms: DashMap<Arc<str>, Arc<RoomHandle>>,
+    analyzer: Arc<Analyzer>,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    /// Keyed hash for viewer pseudonyms: random per process, never stored.
+    pseudonym: std::collections::hash_map::RandomState,
+}
+
+/// All rooms of the server.
+#[derive(Clone)]
+pub struct Rooms {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Rooms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rooms")
+            .field("rooms", &self.shared.rooms.len())
+            .finish()
+    }
+}
+
+impl Rooms {
+    pub fn new(
+        analyzer: Arc<Analyzer>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+        cancel: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Rooms {
+        Rooms {
+            shared: Arc::new(Shared {
+                rooms: DashMap::new(),
+                analyzer,
+                metrics,
+                limits,
+                cancel,
+                tracker,
+                pseudonym: std::collections::hash_map::RandomState::new(),
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<RoomHandle>> {
+        self.shared.rooms.get(id).map(|r| r.value().clone())
+    }
+
+    /// Room ids and names, sorted by id.
+    pub fn list(&self) -> Vec<(Arc<str>, String)> {
+        let mut rooms: Vec<(Arc<str>, String)> = self
+            .shared
+            .rooms
+            .iter()
+            .map(|r| (r.key().clone(), r.value().name.clone()))
+            .collect();
+        rooms.sort();
+        rooms
+    }
+
+    /// Opens a room and starts its task. A room id already open is an error.
+    pub fn open(&self, config: &RoomConfig) -> anyhow::Result<Arc<RoomHandle>> {
+        use anyhow::Context;
+        let catalog = Arc::new(
+            RoomCatalog::new(&config.products, &config.words)
+                .with_context(|| format!("room {}: compiling its catalog", config.id))?,
+        );
+        let now = now_ms();
+        let state = RoomState::new(config, catalog, now);
+        let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+        let (pitching_tx, pitching_rx) = watch::channel(state.pitching.clone());
+        let push = Arc::new(Push::new());
+        let handle = Arc::new(RoomHandle {
+            id: state.id.clone(),
+            name: config.name.clone(),
+            ingest_token: config.ingest_token.clone().filter(|t| !t.is_empty()),
+            view_token: config.view_token.clone().filter(|t| !t.is_empty()),
+            push: push.clone(),
+            tx,
+            dedupe: Mutex::new(Dedupe {
+                seen: FxHashSet::default(),
+                order: VecDeque::new(),
+                capacity: self.shared.limits.dedupe_ids.max(1),
+            }),
+            pitching: pitching_rx,
+        });
+        match self.shared.rooms.entry(handle.id.clone()) {
+            dashmap::Entry::Occupied(_) => anyhow::bail!("room {} is defined twice", config.id),
+            dashmap::Entry::Vacant(v) => {
+                v.insert(handle.clone());
+            }
+        }
+        let task = RoomTask {
+            state,
+            suggester: Suggester::default(),
+            analyzer: self.shared.analyzer.clone(),
+            metrics: self.shared.metrics.clone(),
+            push,
+            seq: 0,
+            pitching: pitching_tx,
+            stats_comments_at: 0,
+            pseudonym: self.shared.pseudonym.clone(),
+        };
+        let cancel = self.shared.cancel.clone();
+        self.shared.tracker.spawn(task.run(rx, cancel));
+        Ok(handle)
+    }
+}
+
+/// Milliseconds since the epoch, by the server's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+struct RoomTask {
+    state: RoomState,
+    suggester: Suggester,
+    analyzer: Arc<Analyzer>,
+    metrics: Arc<Metrics>,
+    push: Arc<Push>,
+    seq: u64,
+    pitching: watch::Sender<Option<Arc<str>>>,
+    /// `totals.comments` when the last `stats` went out.
+    stats_comments_at: u64,
+    pseudonym: std::collections::hash_map::RandomState,
+}
+
+impl RoomTask {
+    async fn run(mut self, mut rx: mpsc::Receiver<RoomInput>, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_stats = Instant::now();
+        let mut last_eval = Instant::now();
+        let mut anonymous = 0u64;
+        loop {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                input = rx.recv() => match input {
+                    None => break,
+                    Some(RoomInput::Events(events)) => {
+                        let notable = self.apply(events, &mut anonymous).await;
+                        if notable && last_eval.elapsed() >= EVAL_AFTER_EVENT {
+                            self.evaluate();
+                            last_eval = Instant::now();
+                        }
+                    }
+                    Some(RoomInput::Command(command, reply)) => {
+                        let result = self.command(command);
+                        let _ = reply.send(result);
+                    }
+                    Some(RoomInput::Snapshot(reply)) => {
+                        let _ = reply.send(self.snapshot());
+                    }
+                },
+                _ = tick.tick() => {
+                    self.evaluate();
+                    last_eval = Instant::now();
+                    if last_stats.elapsed() >= STATS_EVERY {
+                        self.stats();
+                        last_stats = Instant::now();
+                    }
+                }
+            }
+        }
+        tracing::debug!(room = %self.state.id, "room task stopped");
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn publish(&mut self, message: impl FnOnce(u64) -> String) {
+        let seq = self.next_seq();
+        let json = message(seq);
+        self.push.publish(seq, json);
+    }
+
+    /// Analyzes and records events; true when one of them may trigger a cue.
+    async fn apply(&mut self, events: Vec<Arrived>, anonymous: &mut u64) -> bool {
+        let mut notable = false;
+        for (i, arrived) in events.iter().enumerate() {
+            if i > 0 && i % CHUNK == 0 {
+                tokio::task::yield_now().await;
+            }
+            let now = arrived.at;
+            match &arrived.event {
+                IngestEvent::Comment(c) => {
+                    let started = Instant::now();
+                    let analysis = self.analyzer.analyze(&c.text, &self.state.catalog);
+                    self.metrics
+                        .analysis_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    let viewer = match &c.env.user {
+                        // A keyed hash: the raw id never leaves ingest.
+                        Some(user) => self.pseudonym.hash_one(user),
+                        None => {
+                            // No viewer id: every comment counts as its own viewer.
+                            *anonymous += 1;
+                            u64::MAX - *anonymous
+                        }
+                    };
+                    notable |= analysis.question
+                        || analysis.intents.contains(crate::analyze::Intent::Complaint);
+                    self.state.comment(&self.analyzer, &analysis, viewer, now);
+                }
+                other => self.state.event(other, now),
+            }
+        }
+        notable
+    }
+
+    fn evaluate(&mut self) {
+        let now = now_ms();
+        let expiring: Vec<String> = self
+            .state
+            .cues
+            .iter()
+            .filter(|c| c.state == CueState::Active && now >= c.expires_at)
+            .map(|c| c.id.clone())
+            .collect();
+        let cues = self.suggester.evaluate(&mut self.state, now);
+        for id in expiring {
+            self.publish(|seq| {
+                json(&RoomMessage::CueUpdate {
+                    seq,
+                    id: &id,
+                    state: CueState::Expired,
+                })
+            });
+        }
+        for cue in cues {
+            self.metrics
+                .cues
+                .get_or_create(&metrics::event(&self.state.id, cue.kind.as_str()))
+                .inc();
+            self.publish(|seq| json(&RoomMessage::Cue { seq, cue: &cue }));
+        }
+    }
+
+    fn stats(&mut self) {
+        let now = now_ms();
+        let stats = self.state.stats(now);
+        let new = (self.state.totals.comments - self.stats_comments_at) as usize;
+        self.stats_comments_at = self.state.totals.comments;
+        let take = new.min(STATS_COMMENTS).min(self.state.recent.len());
+        let comments: Vec<_> = self
+            .state
+            .recent
+            .iter()
+            .skip(self.state.recent.len() - take)
+            .collect();
+        let seq = self.seq + 1;
+        let body = json(&RoomMessage::Stats {
+            seq,
+            stats: &stats,
+            comments,
+        });
+        self.seq = seq;
+        self.push.publish(seq, body);
+    }
+
+    fn snapshot(&self) -> Outgoing {
+        let now = now_ms();
+        let stats = self.state.stats(now);
+        let mut cues: Vec<_> = self.state.cues.iter().filter(|c| c.is_active()).collect();
+        cues.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(b.created_at.cmp(&a.created_at))
+        });
+        cues.extend(self.state.cues.iter().rev().filter(|c| !c.is_active()));
+        let message = RoomMessage::Snapshot {
+            seq: self.seq,
+            room: RoomInfo {
+                id: self.state.id.clone(),
+                name: self.state.name.clone(),
+                started_at: self.state.started_at,
+            },
+            catalog: &self.state.products,
+            pitching: self.state.pitching.clone(),
+            queue: &self.state.queue,
+            cues,
+            stats: &stats,
+            comments: self.state.recent.iter().collect(),
+        };
+        Outgoing {
+            seq: self.seq,
+            json: json(&message).into(),
+        }
+    }
+
+    fn product_id(&self, id: &str) -> Result<Arc<str>, CommandError> {
+        self.state
+            .catalog
+            .id(id)
+            .cloned()
+            .ok_or_else(|| CommandError::UnknownProduct(id.into()))
+    }
+
+    fn command(&mut self, command: Command) -> Result<(), CommandError> {
+        let now = now_ms();
+        match command {
+            Command::SetPitching { product } => {
+                let product = product.map(|p| self.product_id(&p)).transpose()?;
+                self.state.pitching = product.clone();
+                self.state.pitching_since = now;
+                self.pitching.send_replace(product.clone());
+                self.publish(|seq| {
+                    json(&RoomMessage::Pitching {
+                        seq,
+                        product,
+                        since: now,
+                    })
+                });
+            }
+            Command::Reorder { order } => {
+                let mut seen = FxHashSet::default();
+                let mut queue = Vec::with_capacity(self.state.queue.len());
+                for id in &order {
+                    let id = self.product_id(id)?;
+                    if !seen.insert(id.clone()) {
+                        return Err(CommandError::Invalid(format!(
+                            "product {id} is listed twice"
+                        )));
+                    }
+                    queue.push(id);
+                }
+                // Products the operator left out keep their relative order, after the others.
+                for id in &self.state.queue {
+                    if !seen.contains(id) {
+                        queue.push(id.clone());
+                    }
+                }
+                self.state.queue = queue;
+                let order = self.state.queue.clone();
+                self.publish(|seq| json(&RoomMessage::Queue { seq, order: &order }));
+            }
+            Command::AckCue { id } => self.set_cue(&id, CueState::Acked, now)?,
+            Command::DismissCue { id } => self.set_cue(&id, CueState::Dismissed, now)?,
+            Command::PinCue { id } => self.set_cue(&id, CueState::Pinned, now)?,
+            Command::MarkAnswered { key } => {
+                if !self.state.clusters.mark_answered(&key, now) {
+                    return Err(CommandError::UnknownQuestion(key));
+                }
+                self.publish(|seq| {
+                    json(&RoomMessage::Question {
+                        seq,
+                        key: &key,
+                        answered: true,
+                    })
+                });
+            }
+            Command::SetFaq {
+                product,
+                topic,
+                text,
+            } => {
+                check_topic(&topic)?;
+                check_text(&text)?;
+                let index = self.index(&product)?;
+                let faq = &mut self.state.products[index].faq;
+                if text.trim().is_empty() {
+                    faq.remove(&topic);
+                } else {
+                    faq.insert(topic, text.trim().to_owned());
+                }
+                self.publish_script(index);
+            }
+            Command::SetPoints { product, points } => {
+                if points.len() > 50 {
+                    return Err(CommandError::Invalid("at most 50 selling points".into()));
+                }
+                for p in &points {
+                    if !p.topic.is_empty() {
+                        check_topic(&p.topic)?;
+                    }
+                    check_text(&p.text)?;
+                    for v in &p.variants {
+                        check_text(&v.text)?;
+                    }
+                }
+                let index = self.index(&product)?;
+                self.state.products[index].points = points;
+                self.publish_script(index);
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&self, product: &str) -> Result<usize, CommandError> {
+        self.state
+            .product_index(product)
+            .ok_or_else(|| CommandError::UnknownProduct(product.into()))
+    }
+
+    fn publish_script(&mut self, index: usize) {
+        let seq = self.next_seq();
+        let body = json(&RoomMessage::Script {
+            seq,
+            product: &self.state.products[index],
+        });
+        self.push.publish(seq, body);
+    }
+
+    fn set_cue(&mut self, id: &str, state: CueState, now: i64) -> Result<(), CommandError> {
+        let cue = self
+            .state
+            .cue_mut(id)
+            .ok_or_else(|| CommandError::UnknownCue(id.into()))?;
+        cue.state = state;
+        let answered = (state == CueState::Acked && cue.kind == CueKind::AnswerQuestion)
+            .then(|| cue.evidence.key.clone())
+            .flatten();
+        self.publish(|seq| json(&RoomMessage::CueUpdate { seq, id, state }));
+        if let Some(key) = answered
+            && self.state.clusters.mark_answered(&key, now)
+        {
+            self.publish(|seq| {
+                json(&RoomMessage::Question {
+                    seq,
+                    key: &key,
+                    answered: true,
+                })
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_topic(topic: &str) -> Result<(), CommandError> {
+    if TOPICS.contains(&topic) {
+        Ok(())
+    } else {
+        Err(CommandError::Invalid(format!(
+            "unknown topic {topic:?} (known: {})",
+            TOPICS.join(", ")
+        )))
+    }
+}
+
+fn check_text(text: &str) -> Result<(), CommandError> {
+    if text.chars().count() > 500 {
+        Err(CommandError::Invalid(
+            "a script text is at most 500 characters".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Serializes a message; our message types contain only strings, numbers and maps with
+/// string keys, which always serialize.
+fn json<T: serde::Serialize>(message: &T) -> String {
+    serde_json::to_string(message).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a room message failed to serialize");
+        String::from("{\"type\":\"error\",\"code\":\"internal\"}")
+    })
+}
