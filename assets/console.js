@@ -655,6 +655,7 @@ function renderCues() {
     li.querySelector("[data-action=ack_cue]").disabled = !on;
     li.querySelector("[data-action=dismiss_cue]").disabled = !on;
     li.querySelector("[data-action=pin_cue]").disabled = state !== "active";
+    for (const b of li.querySelectorAll("[data-action^=adopt]")) b.disabled = !on;
   });
 }
 
@@ -700,15 +701,35 @@ function cueItem(c) {
       h("button", { type: "button", data: { action: "ack_cue" }, title: "已经讲了 (答疑类会同时标记问题已答)" }, "✓ 已处理"),
       h("button", { type: "button", data: { action: "pin_cue" }, title: "一直留在提示屏上, 直到忽略" }, "◆ 置顶"),
       h("button", { type: "button", className: "ghost", data: { action: "dismiss_cue" }, title: "从提示屏撤下" }, "✕ 忽略"),
+      c.kind === "product_order" && c.product
+        ? [
+            h("span", { className: "spacer" }),
+            h("button", { type: "button", data: { action: "adopt_next" }, title: "把这个商品排到正在讲的后面, 并标记已处理" }, "排到下一个"),
+            h("button", { type: "button", data: { action: "adopt_pitch" }, title: "现在就讲这个商品, 并标记已处理" }, "现在开讲"),
+          ]
+        : null,
     ),
   );
 }
 
-$("cues").addEventListener("click", (ev) => {
+$("cues").addEventListener("click", async (ev) => {
   const btn = ev.target.closest("button[data-action]");
   if (!btn) return;
   const id = btn.closest("li").dataset.key;
-  act({ type: btn.dataset.action, id });
+  const cue = client.cues.get(id);
+  const action = btn.dataset.action;
+  if (action === "adopt_next" && cue) {
+    // Follow a 换品 cue: the product goes right after the one being pitched.
+    const order = client.queue.filter((p) => p !== cue.product);
+    order.splice(order.indexOf(client.pitching) + 1, 0, cue.product);
+    if (await act({ type: "reorder", order }, `${client.productLabel(cue.product)} 排到下一个`)) act({ type: "ack_cue", id });
+  } else if (action === "adopt_pitch" && cue) {
+    if (await act({ type: "set_pitching", product: cue.product }, `正在讲: ${client.productLabel(cue.product)}`)) {
+      act({ type: "ack_cue", id });
+    }
+  } else {
+    act({ type: action, id });
+  }
 });
 
 // ---------- quick replies
@@ -1020,6 +1041,10 @@ $("points-save").addEventListener("click", () => {
       variants: p.variants.filter((v) => v.text.trim()).map((v) => ({ tone: v.tone.trim() || "默认", text: v.text.trim() })),
     }))
     .filter((p) => p.text);
+  // The draft becomes exactly what is sent, so the broadcast that follows matches it.
+  d.points = clonePoints(points);
+  d.dirtyPoints = !samePoints(d.points, client.product(ui.libProduct).points);
+  drawPoints();
   act({ type: "set_points", product: ui.libProduct, points }, `已保存 ${points.length} 条卖点`);
 });
 $("lib-reload").addEventListener("click", () => {

@@ -196,7 +196,7 @@ function updateCard(card, cue, now) {
   const life = Math.max(1, cue.expires_at - cue.created_at);
   const left = Math.max(0, cue.expires_at - now);
   const frac = pinned ? 1 : Math.min(1, left / life);
-  card.querySelector(".cue-life i").style.width = (frac * 100).toFixed(1) + "%";
+  card.querySelector(".cue-life i").style.transform = `scaleX(${frac.toFixed(4)})`;
   setClass(card, "ending", !pinned && (left < 10_000 || frac < 0.2));
 }
 

@@ -31,6 +31,8 @@ pub enum ConfigError {
 pub struct Config {
     pub server: ServerConfig,
     pub limits: Limits,
+    /// Retention, text keeping and durability of the store (`[store]`).
+    pub store: crate::store::StoreOptions,
     pub rooms: Vec<RoomConfig>,
 }
 

@@ -14,6 +14,8 @@
 //! - [`push`]: a room's numbered messages to its overlays and consoles, bounded.
 //! - [`wire`]: the JSON messages of the protocol.
 //! - [`server`]: the HTTP and WebSocket endpoints (axum), tokens, pages, graceful shutdown.
+//! - [`store`]: the durable record of each session (SQLite, one writer thread, group commit).
+//! - [`report`]: the post-stream review (复盘) from the store: HTML, JSON, CSV.
 //! - [`metrics`]: `/metrics` in the Prometheus text format.
 //! - [`lexicon`]: the word lists `analyze` runs on, loaded from `lexicons/` (embedded at build
 //!   time) plus whatever a room's configuration adds.
@@ -33,7 +35,9 @@ pub mod live;
 pub mod metrics;
 pub mod privacy;
 pub mod push;
+pub mod report;
 pub mod room;
 pub mod server;
+pub mod store;
 pub mod suggest;
 pub mod wire;

@@ -20,12 +20,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::analyze::{Analyzer, RoomCatalog};
+use crate::analyze::{Analysis, Analyzer, RoomCatalog};
 use crate::config::{Limits, RoomConfig, TOPICS};
 use crate::ingest::IngestEvent;
 use crate::metrics::{self, Metrics};
 use crate::push::{Outgoing, Push};
 use crate::room::RoomState;
+use crate::store::{CommentRecord, Record, StoreError, StoreHandle};
 use crate::suggest::{CueKind, CueState, Suggester};
 use crate::wire::{Command, RoomInfo, RoomMessage};
 
@@ -55,6 +56,8 @@ pub enum CommandError {
     Invalid(String),
     #[error("the room is shutting down")]
     Closed,
+    #[error("not stored: {0}")]
+    Store(StoreError),
 }
 
 impl CommandError {
@@ -65,15 +68,33 @@ impl CommandError {
             CommandError::UnknownQuestion(_) => "unknown_question",
             CommandError::Invalid(_) => "invalid_command",
             CommandError::Closed => "shutting_down",
+            CommandError::Store(_) => "store_failed",
         }
     }
 }
 
-/// An accepted event and when it arrived (server clock, ms).
+/// An accepted event, when it arrived (server clock, ms), and what ingest already worked out:
+/// the analysis of a comment and the viewer's pseudonym.
 #[derive(Debug, Clone)]
 pub struct Arrived {
     pub event: IngestEvent,
     pub at: i64,
+    pub analysis: Option<Analysis>,
+    pub viewer: Option<u64>,
+}
+
+/// A room's session in the store: where its records go.
+#[derive(Debug, Clone)]
+pub struct RoomStore {
+    pub handle: StoreHandle,
+    pub session: Arc<str>,
+}
+
+/// What [`RoomHandle::ingest`] did with a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ingested {
+    pub accepted: usize,
+    pub duplicates: usize,
 }
 
 enum RoomInput {
@@ -116,14 +137,21 @@ pub struct RoomHandle {
     pub ingest_token: Option<String>,
     pub view_token: Option<String>,
     pub push: Arc<Push>,
+    /// The store session, when the server keeps one.
+    pub store: Option<RoomStore>,
     tx: mpsc::Sender<RoomInput>,
     dedupe: Mutex<Dedupe>,
     pitching: watch::Receiver<Option<Arc<str>>>,
+    analyzer: Arc<Analyzer>,
+    catalog: Arc<RoomCatalog>,
+    metrics: Arc<Metrics>,
+    /// Keyed hash for viewer pseudonyms when there is no store (random per process).
+    pseudonym: std::collections::hash_map::RandomState,
 }
 
 impl RoomHandle {
     /// Splits events into new ones and the number of duplicates (same source id seen before).
-    pub fn dedupe(&self, events: Vec<IngestEvent>) -> (Vec<IngestEvent>, usize) {
+    fn dedupe(&self, events: Vec<IngestEvent>) -> (Vec<IngestEvent>, usize) {
         let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
         let before = events.len();
         let fresh: Vec<IngestEvent> = events
@@ -134,8 +162,119 @@ impl RoomHandle {
         (fresh, dups)
     }
 
+    /// Takes a batch of validated events for this room: drops duplicates, analyzes comments,
+    /// commits everything to the store (when there is one), then queues it for the room.
+    /// Returns only once the events are durable; waits while the store or the room is busy
+    /// (backpressure). An error means none of the fresh events were accepted.
+    pub async fn ingest(
+        &self,
+        events: Vec<IngestEvent>,
+        now: i64,
+    ) -> Result<Ingested, CommandError> {
+        let (fresh, mut duplicates) = self.dedupe(events);
+        if duplicates > 0 {
+            self.metrics
+                .duplicates
+                .get_or_create(&metrics::room(&self.id))
+                .inc_by(duplicates as u64);
+        }
+        if fresh.is_empty() {
+            return Ok(Ingested {
+                accepted: 0,
+                duplicates,
+            });
+        }
+        let mut arrived: Vec<Arrived> = fresh
+            .into_iter()
+            .map(|event| {
+                let viewer = event.envelope().user.as_deref().map(|u| self.viewer(u));
+                let analysis = match &event {
+                    IngestEvent::Comment(c) => {
+                        let started = Instant::now();
+                        let a = self.analyzer.analyze(&c.text, &self.catalog);
+                        self.metrics
+                            .analysis_seconds
+                            .observe(started.elapsed().as_secs_f64());
+                        Some(a)
+                    }
+                    _ => None,
+                };
+                Arrived {
+                    event,
+                    at: now,
+                    analysis,
+                    viewer,
+                }
+            })
+            .collect();
+        if let Some(store) = &self.store {
+            let pitching = self.pitching();
+            let records: Vec<Record> = arrived
+                .iter()
+                .filter_map(|a| {
+                    let viewer = a
+                        .event
+                        .envelope()
+                        .user
+                        .as_deref()
+                        .map(|u| store.handle.viewer(u));
+                    match (&a.event, &a.analysis) {
+                        (IngestEvent::Comment(c), Some(analysis)) => {
+                            Some(Record::Comment(CommentRecord::new(
+                                &store.session,
+                                now,
+                                c,
+                                viewer,
+                                &self.analyzer,
+                                analysis,
+                                pitching.as_ref(),
+                            )))
+                        }
+                        (event, _) => Record::event(&store.session, now, event, viewer),
+                    }
+                })
+                .collect();
+            let appended = store
+                .handle
+                .append(records)
+                .await
+                .map_err(CommandError::Store)?;
+            // Resent after a lost ack (e.g. across a crash): already stored, not counted twice.
+            if !appended.duplicates.is_empty() {
+                duplicates += appended.duplicates.len();
+                let mut index = 0;
+                arrived.retain(|_| {
+                    let keep = !appended.duplicates.contains(&index);
+                    index += 1;
+                    keep
+                });
+            }
+        }
+        let accepted = arrived.len();
+        for a in &arrived {
+            self.metrics
+                .ingested
+                .get_or_create(&metrics::event(&self.id, a.event.kind()))
+                .inc();
+        }
+        self.submit(arrived).await?;
+        Ok(Ingested {
+            accepted,
+            duplicates,
+        })
+    }
+
+    /// The viewer pseudonym the room counts by: the store's keyed hash (stable across
+    /// restarts) or a per-process one.
+    fn viewer(&self, user: &str) -> u64 {
+        match &self.store {
+            Some(store) => store.handle.pseudonyms().pseudonym_u64(user),
+            None => self.pseudonym.hash_one(user),
+        }
+    }
+
     /// Queues accepted events for the room; waits while the room is busy (backpressure).
-    pub async fn submit(&self, events: Vec<Arrived>) -> Result<(), CommandError> {
+    async fn submit(&self, events: Vec<Arrived>) -> Result<(), CommandError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -239,7 +378,11 @@ impl Rooms {
     }
 
     /// Opens a room and starts its task. A room id already open is an error.
-    pub fn open(&self, config: &RoomConfig) -> anyhow::Result<Arc<RoomHandle>> {
+    pub fn open(
+        &self,
+        config: &RoomConfig,
+        store: Option<RoomStore>,
+    ) -> anyhow::Result<Arc<RoomHandle>> {
         use anyhow::Context;
         let catalog = Arc::new(
             RoomCatalog::new(&config.products, &config.words)
@@ -256,7 +399,12 @@ impl Rooms {
             ingest_token: config.ingest_token.clone().filter(|t| !t.is_empty()),
             view_token: config.view_token.clone().filter(|t| !t.is_empty()),
             push: push.clone(),
+            store: store.clone(),
             tx,
+            analyzer: self.shared.analyzer.clone(),
+            catalog: state.catalog.clone(),
+            metrics: self.shared.metrics.clone(),
+            pseudonym: self.shared.pseudonym.clone(),
             dedupe: Mutex::new(Dedupe {
                 seen: FxHashSet::default(),
                 order: VecDeque::new(),
@@ -279,7 +427,7 @@ impl Rooms {
             seq: 0,
             pitching: pitching_tx,
             stats_comments_at: 0,
-            pseudonym: self.shared.pseudonym.clone(),
+            store,
         };
         let cancel = self.shared.cancel.clone();
         self.shared.tracker.spawn(task.run(rx, cancel));
@@ -304,7 +452,7 @@ struct RoomTask {
     pitching: watch::Sender<Option<Arc<str>>>,
     /// `totals.comments` when the last `stats` went out.
     stats_comments_at: u64,
-    pseudonym: std::collections::hash_map::RandomState,
+    store: Option<RoomStore>,
 }
 
 impl RoomTask {
@@ -362,27 +510,23 @@ impl RoomTask {
     /// Analyzes and records events; true when one of them may trigger a cue.
     async fn apply(&mut self, events: Vec<Arrived>, anonymous: &mut u64) -> bool {
         let mut notable = false;
-        for (i, arrived) in events.iter().enumerate() {
+        for (i, arrived) in events.into_iter().enumerate() {
             if i > 0 && i % CHUNK == 0 {
                 tokio::task::yield_now().await;
             }
             let now = arrived.at;
             match &arrived.event {
                 IngestEvent::Comment(c) => {
-                    let started = Instant::now();
-                    let analysis = self.analyzer.analyze(&c.text, &self.state.catalog);
-                    self.metrics
-                        .analysis_seconds
-                        .observe(started.elapsed().as_secs_f64());
-                    let viewer = match &c.env.user {
-                        // A keyed hash: the raw id never leaves ingest.
-                        Some(user) => self.pseudonym.hash_one(user),
-                        None => {
-                            // No viewer id: every comment counts as its own viewer.
-                            *anonymous += 1;
-                            u64::MAX - *anonymous
-                        }
+                    // Ingest analyzed it already; analyze here only what came another way.
+                    let analysis = match arrived.analysis {
+                        Some(a) => a,
+                        None => self.analyzer.analyze(&c.text, &self.state.catalog),
                     };
+                    let viewer = arrived.viewer.unwrap_or_else(|| {
+                        // No viewer id: every comment counts as its own viewer.
+                        *anonymous += 1;
+                        u64::MAX - *anonymous
+                    });
                     notable |= analysis.question
                         || analysis.intents.contains(crate::analyze::Intent::Complaint);
                     self.state.comment(&self.analyzer, &analysis, viewer, now);
@@ -391,6 +535,20 @@ impl RoomTask {
             }
         }
         notable
+    }
+
+    /// Records what the room did (cues, operator actions) without waiting: a full store queue
+    /// drops them and counts the drop (`livecue_store_dropped_total`, and in the review).
+    fn record(&self, records: Vec<Record>) {
+        if let Some(store) = &self.store
+            && !records.is_empty()
+        {
+            store.handle.try_append(records);
+        }
+    }
+
+    fn session(&self) -> Option<Arc<str>> {
+        self.store.as_ref().map(|s| s.session.clone())
     }
 
     fn evaluate(&mut self) {
@@ -403,6 +561,16 @@ impl RoomTask {
             .map(|c| c.id.clone())
             .collect();
         let cues = self.suggester.evaluate(&mut self.state, now);
+        if let Some(session) = self.session() {
+            let mut records: Vec<Record> = cues.iter().map(|c| Record::cue(&session, c)).collect();
+            records.extend(expiring.iter().map(|id| Record::CueState {
+                session: session.clone(),
+                id: id.clone(),
+                state: CueState::Expired,
+                at: now,
+            }));
+            self.record(records);
+        }
         for id in expiring {
             self.publish(|seq| {
                 json(&RoomMessage::CueUpdate {
@@ -483,6 +651,17 @@ impl RoomTask {
 
     fn command(&mut self, command: Command) -> Result<(), CommandError> {
         let now = now_ms();
+        let action = self.session().map(|s| Record::action(&s, now, &command));
+        let result = self.apply_command(command, now);
+        if result.is_ok()
+            && let Some(action) = action
+        {
+            self.record(vec![action]);
+        }
+        result
+    }
+
+    fn apply_command(&mut self, command: Command, now: i64) -> Result<(), CommandError> {
         match command {
             Command::SetPitching { product } => {
                 let product = product.map(|p| self.product_id(&p)).transpose()?;
@@ -592,6 +771,17 @@ impl RoomTask {
             .cue_mut(id)
             .ok_or_else(|| CommandError::UnknownCue(id.into()))?;
         cue.state = state;
+        if let Some(session) = self.store.as_ref().map(|s| s.session.clone()) {
+            self.record(vec![Record::CueState {
+                session,
+                id: id.into(),
+                state,
+                at: now,
+            }]);
+        }
+        let Some(cue) = self.state.cue_mut(id) else {
+            return Err(CommandError::UnknownCue(id.into()));
+        };
         let answered = (state == CueState::Acked && cue.kind == CueKind::AnswerQuestion)
             .then(|| cue.evidence.key.clone())
             .flatten();

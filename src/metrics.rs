@@ -46,6 +46,10 @@ pub struct Metrics {
     pub lagged: Family<RoomLabel, Counter>,
     /// Connections closed by the server for abuse, by reason.
     pub closed: Family<EventLabels, Counter>,
+    /// Store rows committed, records dropped (never acked events: cues, actions), batches queued.
+    store_committed: Counter,
+    store_dropped: Counter,
+    store_queue: Gauge,
 }
 
 impl Default for Metrics {
@@ -93,6 +97,24 @@ impl Metrics {
             "Connections closed for abuse",
             closed.clone(),
         );
+        let store_committed = Counter::default();
+        let store_dropped = Counter::default();
+        let store_queue = Gauge::default();
+        registry.register(
+            "store_committed",
+            "Rows committed to the store",
+            store_committed.clone(),
+        );
+        registry.register(
+            "store_dropped",
+            "Records the store dropped because its queue was full (cues and actions only)",
+            store_dropped.clone(),
+        );
+        registry.register(
+            "store_queue",
+            "Batches waiting for the store writer",
+            store_queue.clone(),
+        );
         Metrics {
             registry,
             ingested,
@@ -103,7 +125,19 @@ impl Metrics {
             cues,
             lagged,
             closed,
+            store_committed,
+            store_dropped,
+            store_queue,
         }
+    }
+
+    /// Brings the store's counters up to date (called when `/metrics` is scraped).
+    pub fn set_store(&self, committed: u64, dropped: u64, queued: usize) {
+        self.store_committed
+            .inc_by(committed.saturating_sub(self.store_committed.get()));
+        self.store_dropped
+            .inc_by(dropped.saturating_sub(self.store_dropped.get()));
+        self.store_queue.set(queued as i64);
     }
 
     /// The Prometheus text format.

@@ -478,10 +478,13 @@ async fn http_events_metrics_and_health() {
         resp.contains("/overlay?room=r1") && resp.contains("测试直播间"),
         "{resp}"
     );
+    // The pages of a room with a view token say so without it, and load with it.
+    let resp = http("GET", "/overlay?room=r1", "", None).await;
+    assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
     for page in [
-        "/overlay?room=r1",
-        "/console?room=r1",
-        "/assets/livecue.css",
+        "/overlay?room=r1&token=view-secret",
+        "/console?room=r1&token=view-secret",
+        "/overlay?room=open",
     ] {
         let resp = http("GET", page, "", None).await;
         assert!(resp.starts_with("HTTP/1.1 200"), "{page}: {resp}");

@@ -7,6 +7,7 @@
 mod analyze;
 mod ingest_client;
 mod replay;
+mod report;
 mod serve;
 mod simulate;
 mod table;
@@ -39,6 +40,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Load generator: send realistic comments to a running server and measure ack latency.
     Simulate(simulate::SimulateArgs),
+    /// The review (复盘) of a room's session from the store: HTML, JSON or CSV.
+    Report(report::ReportArgs),
 }
 
 /// Output formats of `analyze`.
@@ -93,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }

@@ -21,6 +21,9 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8686, or the config's [server] listen).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Where the store keeps its database and pseudonym secret.
+    #[arg(long, value_name = "DIR", default_value = super::report::DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
     #[command(flatten)]
     pub lexicons: LexiconArgs,
 }
@@ -55,7 +58,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr().unwrap_or(listen);
-        eprintln!("livecue: serving on http://{addr}/");
+        eprintln!("livecue: serving on http://{addr}/ (data in {})", args.data_dir.display());
         if args.demo {
             eprintln!(
                 "livecue: demo room: http://{addr}/overlay?room=demo  ·  http://{addr}/console?room=demo"
@@ -64,6 +67,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let options = Options {
             demo: args.demo,
             lexicons,
+            data_dir: Some(args.data_dir.clone()),
         };
         server::run(listener, config, options, shutdown_signal()).await
     })?;

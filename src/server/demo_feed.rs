@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Product;
 use crate::demo::{Audience, TICK_MS};
-use crate::live::{Arrived, RoomHandle, now_ms};
+use crate::live::{RoomHandle, now_ms};
 use crate::wire::Command;
 
 /// How long the demo streamer pitches one product.
@@ -39,12 +39,8 @@ pub async fn run(room: Arc<RoomHandle>, products: Vec<Product>, cancel: Cancella
         let pitching = room.pitching();
         events.clear();
         audience.tick(now, pitching.as_deref(), &mut events);
-        let (fresh, _) = room.dedupe(std::mem::take(&mut events));
-        let arrived = fresh
-            .into_iter()
-            .map(|event| Arrived { event, at: now })
-            .collect();
-        if room.submit(arrived).await.is_err() {
+        if let Err(e) = room.ingest(std::mem::take(&mut events), now).await {
+            tracing::warn!(error = %e, "the demo audience stopped");
             return;
         }
         if tokio::time::Instant::now() >= next_pitch && !products.is_empty() {

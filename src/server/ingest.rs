@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::{App, auth, close, error_response};
 use crate::ingest::{IngestEvent, parse_frame};
-use crate::live::{Arrived, RoomHandle, now_ms};
+use crate::live::{RoomHandle, now_ms};
 use crate::metrics;
 use crate::wire::{Ack, ErrorReply, Rejected};
 
@@ -187,11 +187,14 @@ async fn handle_frame(app: &App, source: &Source, text: &str) -> (String, usize)
     }
 }
 
+/// An event and its index in the frame (for rejections).
+type Indexed = (usize, IngestEvent);
+
 /// Routes parsed events to their rooms, dedupes, queues; builds the ack.
 async fn accept(app: &App, source: &Source, items: Vec<Result<IngestEvent, String>>) -> Ack {
     let now = now_ms();
     let mut rejected = Vec::new();
-    let mut by_room: Vec<(Arc<RoomHandle>, Vec<IngestEvent>)> = Vec::new();
+    let mut by_room: Vec<(Arc<RoomHandle>, Vec<Indexed>)> = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let routed = item.and_then(|mut event| {
             let room = route(app, source, &event)?;
@@ -211,41 +214,27 @@ async fn accept(app: &App, source: &Source, items: Vec<Result<IngestEvent, Strin
                 rejected.push(Rejected { index, error });
             }
             Ok((room, event)) => match by_room.iter_mut().find(|(r, _)| Arc::ptr_eq(r, &room)) {
-                Some((_, events)) => events.push(event),
-                None => by_room.push((room, vec![event])),
+                Some((_, events)) => events.push((index, event)),
+                None => by_room.push((room, vec![(index, event)])),
             },
         }
     }
     let (mut accepted, mut duplicates) = (0, 0);
     for (room, events) in by_room {
-        let (fresh, dups) = room.dedupe(events);
-        duplicates += dups;
-        let metrics = app.rooms.metrics();
-        if dups > 0 {
-            metrics
-                .duplicates
-                .get_or_create(&metrics::room(&room.id))
-                .inc_by(dups as u64);
-        }
-        for e in &fresh {
-            metrics
-                .ingested
-                .get_or_create(&metrics::event(&room.id, e.kind()))
-                .inc();
-        }
-        let n = fresh.len();
-        let arrived = fresh
-            .into_iter()
-            .map(|event| Arrived { event, at: now })
-            .collect();
-        if room.submit(arrived).await.is_ok() {
-            accepted += n;
-        } else {
-            // Only during shutdown: say so per event rather than claim they were taken.
-            rejected.push(Rejected {
-                index: usize::MAX,
-                error: format!("room {} is shutting down; {n} events not accepted", room.id),
-            });
+        let (indexes, events): (Vec<usize>, Vec<IngestEvent>) = events.into_iter().unzip();
+        match room.ingest(events, now).await {
+            Ok(done) => {
+                accepted += done.accepted;
+                duplicates += done.duplicates;
+            }
+            Err(e) => {
+                // Not stored or the room is closing: say so per event, never claim them.
+                tracing::warn!(room = %room.id, error = %e, "events not accepted");
+                rejected.extend(indexes.into_iter().map(|index| Rejected {
+                    index,
+                    error: format!("not accepted: {e}"),
+                }));
+            }
         }
     }
     Ack::new(accepted, duplicates, rejected)

@@ -5,12 +5,13 @@
 //! away", stops the room tasks and waits for them (at most [`SHUTDOWN_DEADLINE`]).
 //!
 //! Routes (PROTOCOL.md): `/`, `/overlay`, `/console`, `/healthz`, `/metrics`,
-//! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`.
+//! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`, `/api/rooms/{room}/report`.
 
 mod auth;
 mod demo_feed;
 mod ingest;
 mod pages;
+mod report;
 mod stream;
 
 use std::future::Future;
@@ -32,8 +33,9 @@ use tokio_util::task::TaskTracker;
 use crate::analyze::Analyzer;
 use crate::config::Config;
 use crate::lexicon::Lexicons;
-use crate::live::Rooms;
+use crate::live::{RoomStore, Rooms, now_ms};
 use crate::metrics::Metrics;
+use crate::store::{Record, Store};
 use crate::wire::ErrorReply;
 
 /// Longest wait for room tasks and connections after shutdown begins.
@@ -46,6 +48,9 @@ pub struct Options {
     pub demo: bool,
     /// Lexicons to use (the embedded ones when `None`).
     pub lexicons: Option<Lexicons>,
+    /// Where the store keeps its database; `None` runs without a store (nothing persisted,
+    /// acks mean "queued for the room").
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -54,6 +59,7 @@ pub struct App {
     pub rooms: Rooms,
     pub cancel: CancellationToken,
     pub metrics: Arc<Metrics>,
+    pub store: Option<Store>,
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully.
@@ -88,8 +94,37 @@ pub async fn run(
         cancel.clone(),
         tracker.clone(),
     );
+    let store = match &options.data_dir {
+        Some(dir) => {
+            let (dir, store_options) = (dir.clone(), config.store.clone());
+            let store = tokio::task::spawn_blocking(move || Store::open_with(&dir, store_options))
+                .await
+                .context("opening the store")?
+                .context("opening the store")?;
+            Some(store)
+        }
+        None => None,
+    };
     for room in &config.rooms {
-        rooms.open(room)?;
+        let room_store = match &store {
+            Some(store) => {
+                let handle = store.handle();
+                let first = room.products.first().map(|p| p.id.as_str());
+                let session = handle
+                    .start_session(&room.id, &room.name, &room.products, first, now_ms())
+                    .await
+                    .with_context(|| format!("room {}: starting its session", room.id))?;
+                if session.resumed {
+                    tracing::warn!(room = %room.id, session = %session.id, "continuing a session left by a crash");
+                }
+                Some(RoomStore {
+                    handle,
+                    session: session.id,
+                })
+            }
+            None => None,
+        };
+        rooms.open(room, room_store)?;
     }
     if options.demo
         && let Some(room) = rooms.get(crate::demo::DEMO_ROOM)
@@ -101,9 +136,10 @@ pub async fn run(
         tracker.spawn(demo_feed::run(room, products, cancel.clone()));
     }
     let app = App {
-        rooms,
+        rooms: rooms.clone(),
         cancel: cancel.clone(),
         metrics,
+        store: store.clone(),
     };
     let router = router(app, config.limits.max_body_bytes);
     let addr = listener.local_addr().ok();
@@ -129,6 +165,28 @@ pub async fn run(
     {
         tracing::warn!("room tasks did not stop within {SHUTDOWN_DEADLINE:?}");
     }
+    // The store goes last: every room's session is ended, then what is queued is flushed.
+    if let Some(store) = store {
+        let finish = async {
+            for (id, _) in rooms.list() {
+                if let Some(room_store) = rooms.get(&id).and_then(|r| r.store.clone()) {
+                    let end = Record::SessionEnd {
+                        session: room_store.session.clone(),
+                        at: now_ms(),
+                    };
+                    if let Err(e) = room_store.handle.append(vec![end]).await {
+                        tracing::warn!(room = %id, error = %e, "could not end the session");
+                    }
+                }
+            }
+            store.close().await
+        };
+        match tokio::time::timeout(SHUTDOWN_DEADLINE, finish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "closing the store"),
+            Err(_) => tracing::warn!("the store did not close within {SHUTDOWN_DEADLINE:?}"),
+        }
+    }
     Ok(())
 }
 
@@ -147,6 +205,7 @@ pub fn router(app: App, max_body: usize) -> Router {
             post(ingest::http).layer(DefaultBodyLimit::max(max_body)),
         )
         .route("/ws/room/{room}", get(stream::websocket))
+        .route("/api/rooms/{room}/report", get(report::report))
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -162,6 +221,11 @@ async fn healthz(State(app): State<App>) -> Response {
 }
 
 async fn metrics(State(app): State<App>) -> Response {
+    if let Some(store) = &app.store {
+        let handle = store.handle();
+        app.metrics
+            .set_store(handle.committed(), handle.dropped(), handle.queued());
+    }
     (
         [(
             header::CONTENT_TYPE,

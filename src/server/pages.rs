@@ -7,11 +7,16 @@
 //! so even a comment that slipped past the pages' escaping could not run a script.
 //! `assets/README.md` describes the files.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
+use super::auth::{self, Door, Refused};
 use super::{App, error_response};
+
+/// The room a page opens when its URL names none (as `client.js` does).
+const DEFAULT_ROOM: &str = "demo";
 
 /// The policy every page is sent with: own scripts and styles only (no inline script), the
 /// room stream on this host, SVG and data: images for the charts.
@@ -60,9 +65,25 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// The query of `/overlay` and `/console` that the server looks at (the pages read the rest).
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub room: Option<String>,
+    pub token: Option<String>,
+}
+
 /// An HTML page with the security headers.
 fn page(body: String) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    page_with_status(StatusCode::OK, body)
+}
+
+fn page_with_status(status: StatusCode, body: String) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -81,6 +102,19 @@ fn page(body: String) -> Response {
 }
 
 pub async fn index(State(app): State<App>) -> Response {
+    page(shell(
+        "LiveCue",
+        &format!(
+            "<h1>LiveCue</h1><p class=\"sub\">直播弹幕实时助手 · rooms on this server</p>{}\
+             <footer>Add <code>&amp;token=…</code> when the room has a view token. \
+             <a href=\"/healthz\">healthz</a> · <a href=\"/metrics\">metrics</a></footer>",
+            room_list(&app)
+        ),
+    ))
+}
+
+/// The rooms with links to their pages.
+fn room_list(app: &App) -> String {
     let mut rows = String::new();
     for (id, name) in app.rooms.list() {
         let id = escape(&id);
@@ -101,23 +135,69 @@ pub async fn index(State(app): State<App>) -> Response {
             "<li>No rooms configured. Start with <code>livecue serve --demo</code> or a config file.</li>",
         );
     }
-    page(format!(
+    format!("<ul class=\"rooms\">{rows}</ul>")
+}
+
+/// A page of the index's look around `body`.
+fn shell(title: &str, body: &str) -> String {
+    format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>LiveCue</title>\
-         <link rel=\"stylesheet\" href=\"/assets/livecue.css\"></head><body class=\"index\">\
-         <h1>LiveCue</h1><p class=\"sub\">直播弹幕实时助手 · rooms on this server</p>\
-         <ul class=\"rooms\">{rows}</ul>\
-         <footer>Add <code>&amp;token=…</code> when the room has a view token. \
-         <a href=\"/healthz\">healthz</a> · <a href=\"/metrics\">metrics</a></footer></body></html>"
-    ))
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><link rel=\"icon\" href=\"data:,\">\
+         <link rel=\"stylesheet\" href=\"/assets/livecue.css\"></head>\
+         <body class=\"index\">{body}</body></html>",
+        escape(title)
+    )
 }
 
-pub async fn overlay() -> Response {
-    page(OVERLAY_HTML.to_owned())
+pub async fn overlay(
+    State(app): State<App>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    room_page(&app, &query, &headers, OVERLAY_HTML)
 }
 
-pub async fn console() -> Response {
-    page(CONSOLE_HTML.to_owned())
+pub async fn console(
+    State(app): State<App>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    room_page(&app, &query, &headers, CONSOLE_HTML)
+}
+
+/// A room's page, or a page that says why not: an unknown room (404, with the rooms there
+/// are) or a wrong or missing view token (401). The page itself holds no room data; the
+/// check spares a person a page that would only ever say "connecting".
+fn room_page(app: &App, query: &PageQuery, headers: &HeaderMap, html: &'static str) -> Response {
+    let room = query.room.as_deref().unwrap_or(DEFAULT_ROOM);
+    let token = auth::presented(headers, query.token.as_deref());
+    match auth::authorize(app, room, token, Door::View) {
+        Ok(_) => page(html.to_owned()),
+        Err(Refused::UnknownRoom(room)) => page_with_status(
+            StatusCode::NOT_FOUND,
+            shell(
+                "LiveCue: no such room",
+                &format!(
+                    "<h1>没有这个直播间</h1><p class=\"sub\">No room <code>{}</code> on this server. \
+                     Rooms:</p>{}",
+                    escape(&room),
+                    room_list(app)
+                ),
+            ),
+        ),
+        Err(Refused::Unauthorized { room, .. }) => page_with_status(
+            StatusCode::UNAUTHORIZED,
+            shell(
+                "LiveCue: token needed",
+                &format!(
+                    "<h1>需要访问令牌</h1><p class=\"sub\">Room <code>{}</code> needs its view token: \
+                     add <code>&amp;token=…</code> to the address.</p>",
+                    escape(&room)
+                ),
+            ),
+        ),
+    }
 }
 
 pub async fn asset(Path(file): Path<String>) -> Response {

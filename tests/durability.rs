@@ -1,0 +1,182 @@
+//! Nothing acknowledged is lost: the real `livecue serve` binary with a data directory,
+//! events over the wire, SIGKILL, restart, resend. Bounded waits, loopback only.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+const CONFIG: &str = r#"
+[[rooms]]
+id = "r1"
+name = "耐久测试"
+view_token = "v"
+[[rooms.products]]
+id = "1"
+name = "白鸭绒羽绒服"
+aliases = ["羽绒服"]
+price = 399.0
+"#;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "livecue-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Starts the binary on port 0 and returns it with its address (read from stderr).
+fn serve(dir: &Path) -> (Child, String) {
+    let config = dir.join("livecue.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_livecue"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("livecue starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                let addr = rest.split('/').next().unwrap_or_default().to_owned();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server says where it listens");
+    (child, addr)
+}
+
+fn batch(from: usize, n: usize) -> Value {
+    Value::Array(
+        (from..from + n)
+            .map(|i| json!({"type":"comment","id":format!("m-{i}"),"user":format!("u{}", i % 50),"text":"羽绒服多少钱"}))
+            .collect(),
+    )
+}
+
+async fn send_batches(addr: &str, from: usize, batches: usize, per: usize) -> Vec<Value> {
+    let (mut ws, _) = connect_async(format!("ws://{addr}/ws/ingest?room=r1"))
+        .await
+        .unwrap();
+    let mut acks = Vec::new();
+    for b in 0..batches {
+        ws.send(Message::Text(batch(from + b * per, per).to_string().into()))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    acks.push(serde_json::from_str(&t).unwrap());
+                    break;
+                }
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("no ack: {other:?}"),
+            }
+        }
+    }
+    acks
+}
+
+fn report(addr: &str) -> Value {
+    // A tiny HTTP/1.0 GET; no client crate needed.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /api/rooms/r1/report?format=json&token=v HTTP/1.0\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    let json = body.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_events_survive_sigkill_and_resends_are_not_counted_twice() {
+    let dir = temp_dir("durability");
+    let (mut child, addr) = serve(&dir);
+    let acks = send_batches(&addr, 0, 10, 20).await;
+    let accepted: u64 = acks.iter().map(|a| a["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 200);
+    // Killed with no chance to flush anything.
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let (mut child, addr) = serve(&dir);
+    // The source did not see some acks and resends everything, plus new events.
+    let acks = send_batches(&addr, 0, 12, 20).await;
+    let accepted: u64 = acks.iter().map(|a| a["accepted"].as_u64().unwrap()).sum();
+    let duplicates: u64 = acks.iter().map(|a| a["duplicates"].as_u64().unwrap()).sum();
+    assert_eq!((accepted, duplicates), (40, 200));
+    let review = report(&addr);
+    assert_eq!(review["summary"]["comments"], 240, "{}", review["summary"]);
+    // Unauthenticated report requests are refused.
+    {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET /api/rooms/r1/report?format=json HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        assert!(
+            body.starts_with("HTTP/1.0 401") || body.starts_with("HTTP/1.1 401"),
+            "{body}"
+        );
+    }
+    // A clean stop (SIGTERM) ends the session.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = child.try_wait().unwrap().expect("stopped after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    // No raw viewer id reaches the database.
+    let mut raw = Vec::new();
+    for entry in std::fs::read_dir(dir.join("data")).unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("livecue.db")
+        {
+            raw.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    let haystack = String::from_utf8_lossy(&raw);
+    assert!(
+        !haystack.contains("\"u17\"") && !haystack.contains("u17\0"),
+        "raw viewer id stored"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
