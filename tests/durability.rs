@@ -101,20 +101,21 @@ async fn send_batches(addr: &str, from: usize, batches: usize, per: usize) -> Ve
     acks
 }
 
-fn report(addr: &str) -> Value {
-    // A tiny HTTP/1.0 GET; no client crate needed.
+/// A tiny HTTP/1.0 GET; no client crate needed. Returns the whole response.
+fn get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET /api/rooms/r1/report?format=json&token=v HTTP/1.0\r\n\r\n"
-    )
-    .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    let json = body.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {body}"))
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).unwrap();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+fn report(addr: &str) -> Value {
+    let response = get(addr, "/api/rooms/r1/report?format=json&token=v");
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {response}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,5 +179,72 @@ async fn acknowledged_events_survive_sigkill_and_resends_are_not_counted_twice()
         !haystack.contains("\"u17\"") && !haystack.contains("u17\0"),
         "raw viewer id stored"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_never_reaches_the_database_the_report_or_the_room_stream() {
+    let dir = temp_dir("masking");
+    let (mut child, addr) = serve(&dir);
+    let (mut ws, _) = connect_async(format!("ws://{addr}/ws/ingest?room=r1"))
+        .await
+        .unwrap();
+    let frame = json!([
+        {"type":"comment","id":"p1","user":"u1","text":"加我微信 lily_2024 领券"},
+        {"type":"comment","id":"p2","user":"u2","text":"电话13912345678 羽绒服还有吗"},
+        {"type":"comment","id":"p3","user":"u3","text":"寄到人民路12号3栋2单元"}
+    ]);
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(ack.to_text().unwrap().contains("\"accepted\":3"), "{ack}");
+    let secrets = ["lily_2024", "13912345678", "人民路12号"];
+    // The room stream (what the pages show).
+    let (mut room, _) = connect_async(format!("ws://{addr}/ws/room/r1?role=console&token=v"))
+        .await
+        .unwrap();
+    let snapshot = tokio::time::timeout(Duration::from_secs(10), room.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let snapshot = snapshot.to_text().unwrap().to_owned();
+    assert!(
+        snapshot.contains("羽绒服还有吗"),
+        "the comment is there: {snapshot}"
+    );
+    for report_format in ["json", "html", "csv"] {
+        let response = get(
+            &addr,
+            &format!("/api/rooms/r1/report?format={report_format}&token=v"),
+        );
+        for secret in secrets {
+            assert!(
+                !response.contains(secret),
+                "{secret} in the {report_format} report"
+            );
+        }
+    }
+    for secret in secrets {
+        assert!(!snapshot.contains(secret), "{secret} in the room stream");
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    for entry in std::fs::read_dir(dir.join("data")).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{secret} in {:?}",
+                entry.file_name()
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
