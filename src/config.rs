@@ -110,6 +110,8 @@ pub struct RoomConfig {
     pub scripts: RoomScripts,
     /// Thresholds of the suggestion rules.
     pub rules: Rules,
+    /// The room's platform sources (`[[rooms.sources]]`, see `crate::sources`).
+    pub sources: Vec<crate::sources::SourceConfig>,
 }
 
 /// When the suggestion engine speaks up. Every field has a default; times are in seconds.
@@ -264,6 +266,7 @@ impl Config {
 
     /// Checks what serde cannot: unique, well-formed ids and known topics.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::sources::validate(&self.rooms).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         for room in &self.rooms {
             if !valid_id(&room.id) {

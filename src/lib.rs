@@ -2,6 +2,8 @@
 //!
 //! Comments flow one way through the modules below, in this order:
 //!
+//! - [`sources`]: platform adapters (Bilibili, Douyin, open-platform webhooks, generic JSON)
+//!   that turn a live room's own stream into ingest events.
 //! - [`ingest`]: the events sources send (comments, gifts, likes, orders), parsed and validated.
 //! - [`analyze`]: the pure hot path: one comment in, an [`analyze::Analysis`] out (normalized
 //!   text, tokens, sentiment, intents, question key, linked product). No I/O, no locks.
@@ -38,6 +40,7 @@ pub mod push;
 pub mod report;
 pub mod room;
 pub mod server;
+pub mod sources;
 pub mod store;
 pub mod suggest;
 pub mod wire;

@@ -35,6 +35,7 @@ use crate::config::Config;
 use crate::lexicon::Lexicons;
 use crate::live::{RoomStore, Rooms, now_ms};
 use crate::metrics::Metrics;
+use crate::sources::Sources;
 use crate::store::{Record, Store};
 use crate::wire::ErrorReply;
 
@@ -60,6 +61,8 @@ pub struct App {
     pub cancel: CancellationToken,
     pub metrics: Arc<Metrics>,
     pub store: Option<Store>,
+    /// The rooms' platform sources and their health.
+    pub sources: Arc<Sources>,
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully.
@@ -126,6 +129,10 @@ pub async fn run(
         };
         rooms.open(room, room_store)?;
     }
+    let sources = Arc::new(
+        Sources::start(&rooms, &config.rooms, &cancel, &tracker)
+            .context("starting the rooms' sources")?,
+    );
     if options.demo
         && let Some(room) = rooms.get(crate::demo::DEMO_ROOM)
     {
@@ -140,8 +147,9 @@ pub async fn run(
         cancel: cancel.clone(),
         metrics,
         store: store.clone(),
+        sources: sources.clone(),
     };
-    let router = router(app, config.limits.max_body_bytes);
+    let router = router(app, config.limits.max_body_bytes).merge(sources.router());
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, rooms = config.rooms.len(), "serving");
     let listener = listener.tap_io(|tcp| {
@@ -231,7 +239,15 @@ async fn metrics(State(app): State<App>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.metrics.encode(),
+        {
+            let mut text = app.metrics.encode();
+            // The sources' lines go before the OpenMetrics end marker.
+            let end = text.rfind("# EOF").unwrap_or(text.len());
+            let mut sources = String::new();
+            app.sources.encode_metrics(&mut sources);
+            text.insert_str(end, &sources);
+            text
+        },
     )
         .into_response()
 }
