@@ -175,7 +175,7 @@ function render(dirty) {
   if (dirty.has("stats") || dirty.has("queue") || dirty.has("catalog")) renderIntents();
   if (dirty.has("stats")) renderWords();
   if (dirty.has("questions") || dirty.has("catalog")) renderQuestions();
-  if (dirty.has("cues") || dirty.has("tick") || dirty.has("catalog")) renderCues();
+  if (dirty.has("cues") || dirty.has("tick") || dirty.has("catalog") || dirty.has("pitching")) renderCues();
   if (dirty.has("pitching") || dirty.has("catalog") || dirty.has("room")) renderReplies();
   if (dirty.has("comments")) renderFeed();
   if (dirty.has("catalog") || dirty.has("room") || dirty.has("pitching") || dirty.has("library")) renderLibrary();
@@ -298,6 +298,7 @@ function renderProducts() {
       const d = s ? s.demand_60s : null;
       setText(tr.querySelector(".pid"), `${id}号`);
       setText(tr.querySelector(".pname"), p.name);
+      tr.querySelector(".pname").title = p.name;
       setText(tr.querySelector(".pprice"), price(p.price));
       const pitching = client.pitching === id;
       setClass(tr, "pitching", pitching);
@@ -347,10 +348,8 @@ function productRow(id) {
     h(
       "td",
       { className: "c-product" },
-      h("span", { className: "pid" }),
-      h("span", { className: "pname" }),
-      h("span", { className: "pprice" }),
-      h("span", { className: "badge", hidden: true }),
+      h("div", { className: "p-line" }, h("span", { className: "pid" }), h("span", { className: "pname" })),
+      h("div", { className: "p-sub" }, h("span", { className: "pprice" }), h("span", { className: "badge", hidden: true })),
     ),
     h("td", { className: "num score" }, h("b"), h("span", { className: "bar" }, h("i"))),
     h("td", { className: "num c-mentions" }),
@@ -655,7 +654,7 @@ function renderCues() {
     li.querySelector("[data-action=ack_cue]").disabled = !on;
     li.querySelector("[data-action=dismiss_cue]").disabled = !on;
     li.querySelector("[data-action=pin_cue]").disabled = state !== "active";
-    for (const b of li.querySelectorAll("[data-action^=adopt]")) b.disabled = !on;
+    for (const b of li.querySelectorAll("[data-action^=adopt]")) b.disabled = !on || c.product === client.pitching;
   });
 }
 
