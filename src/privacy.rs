@@ -76,10 +76,10 @@ pub fn mask(text: &str) -> (Cow<'_, str>, Found) {
     let mut out = String::new();
     let mut found = Found::default();
     let mut copied = 0; // bytes of `text` already handled
-    let mut i = 0;
-    let bytes = text.as_bytes();
-    while i < bytes.len() {
-        let rest = &text[i..];
+    for (i, c) in text.char_indices() {
+        if i < copied || !can_start(c) {
+            continue;
+        }
         if let Some((len, placeholder, kind)) = match_at(text, i) {
             // Extend an address backwards over the Han place name before the street word.
             let start = if placeholder == ADDRESS {
@@ -90,17 +90,29 @@ pub fn mask(text: &str) -> (Cow<'_, str>, Found) {
             out.push_str(&text[copied..start]);
             out.push_str(placeholder);
             found.0 |= kind;
-            i += len;
-            copied = i;
-            continue;
+            copied = i + len;
         }
-        i += rest.chars().next().map_or(1, char::len_utf8);
     }
     if copied == 0 {
         return (Cow::Borrowed(text), found);
     }
     out.push_str(&text[copied..]);
     (Cow::Owned(out), found)
+}
+
+/// Whether [`match_at`] can match at a character: an ASCII letter or digit (ids, numbers,
+/// e-mail) or the first character of a cue word. Checked first because trying every cue at
+/// every character was most of the cost of masking.
+fn can_start(c: char) -> bool {
+    c.is_ascii_alphanumeric() || starts_cue(c)
+}
+
+/// The first characters of [`WECHAT_CUES`] and [`QQ_CUES`].
+fn starts_cue(c: char) -> bool {
+    matches!(
+        c,
+        '微' | 'v' | 'w' | '威' | '薇' | '加' | '+' | '卫' | 'q' | '扣' | '企'
+    )
 }
 
 /// Whether personal data starts at byte `i`; returns (length, placeholder, kind).
@@ -111,32 +123,10 @@ fn match_at(text: &str, i: usize) -> Option<(usize, &'static str, u8)> {
     let glued = prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
 
     // Contact cues: `微信 abc123`, `qq:12345678`.
-    for cue in WECHAT_CUES {
-        if let Some(after) = rest.strip_prefix(cue) {
-            let skip = separator_len(after);
-            if let Some(id_len) = wechat_id_len(&after[skip..]) {
-                let len = cue.len() + skip + id_len;
-                return Some((
-                    len,
-                    contact_with_cue(text, i, cue, skip, len),
-                    Found::CONTACT,
-                ));
-            }
-        }
-    }
-    for cue in QQ_CUES {
-        if let Some(after) = rest.strip_prefix(cue) {
-            let skip = separator_len(after);
-            let digits = digit_run(&after[skip..]);
-            if (5..=11).contains(&digits.digits) {
-                let len = cue.len() + skip + digits.bytes;
-                return Some((
-                    len,
-                    contact_with_cue(text, i, cue, skip, len),
-                    Found::CONTACT,
-                ));
-            }
-        }
+    if rest.chars().next().is_some_and(starts_cue)
+        && let Some(found) = cue_at(text, i)
+    {
+        return Some(found);
     }
     if first.is_ascii_alphanumeric() && !glued {
         if let Some(len) = email_len(rest) {
@@ -167,6 +157,39 @@ fn match_at(text: &str, i: usize) -> Option<(usize, &'static str, u8)> {
             let len = address_units_len(rest);
             if len > 0 {
                 return Some((len, ADDRESS, Found::ADDRESS));
+            }
+        }
+    }
+    None
+}
+
+/// A contact cue and the id after it, starting at byte `i`.
+fn cue_at(text: &str, i: usize) -> Option<(usize, &'static str, u8)> {
+    let rest = &text[i..];
+    for cue in WECHAT_CUES {
+        if let Some(after) = rest.strip_prefix(cue) {
+            let skip = separator_len(after);
+            if let Some(id_len) = wechat_id_len(&after[skip..]) {
+                let len = cue.len() + skip + id_len;
+                return Some((
+                    len,
+                    contact_with_cue(text, i, cue, skip, len),
+                    Found::CONTACT,
+                ));
+            }
+        }
+    }
+    for cue in QQ_CUES {
+        if let Some(after) = rest.strip_prefix(cue) {
+            let skip = separator_len(after);
+            let digits = digit_run(&after[skip..]);
+            if (5..=11).contains(&digits.digits) {
+                let len = cue.len() + skip + digits.bytes;
+                return Some((
+                    len,
+                    contact_with_cue(text, i, cue, skip, len),
+                    Found::CONTACT,
+                ));
             }
         }
     }
@@ -338,6 +361,14 @@ mod tests {
         assert_eq!(m("2号多少钱"), "2号多少钱");
         assert_eq!(m("160 100斤穿什么码"), "160 100斤穿什么码");
         assert_eq!(m("399元 1号链接"), "399元 1号链接");
+    }
+
+    #[test]
+    fn every_cue_can_start_a_match() {
+        for cue in WECHAT_CUES.iter().chain(QQ_CUES) {
+            let first = cue.chars().next().unwrap();
+            assert!(starts_cue(first) && can_start(first), "{cue}");
+        }
     }
 
     #[test]

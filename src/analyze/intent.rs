@@ -1,7 +1,7 @@
 //! Intents and the question key.
 //!
 //! Trigger strings (`intents.tsv`) are found anywhere in the normalized text with one
-//! Aho-Corasick pass; a trigger flagged `q` counts only inside a clause that asks (`钱` alone
+//! pass of [`super::matcher::PatternIndex`]; a trigger flagged `q` counts only inside a clause that asks (`钱` alone
 //! is not a price question; `2号多少钱` is). Rules add what strings cannot: a height/weight
 //! pair (`160 100斤`) asks for a size; a comment of only `1`s answers "想要的扣1"; contact
 //! details or a flood make spam, which then stands alone. Praise needs a positive score and
@@ -9,8 +9,7 @@
 //! `chatter` is what is left when nothing else applies. The key's topic is the asking intent
 //! mentioned first.
 
-use aho_corasick::AhoCorasick;
-
+use super::matcher::Found as Occurrence;
 use super::sentiment::{NEGATIVE_BELOW, POSITIVE_ABOVE};
 use super::{Clause, Intent, IntentSet};
 use crate::lexicon::Trigger;
@@ -52,12 +51,14 @@ pub struct Input<'a> {
     pub text: &'a str,
     pub clauses: &'a [Clause],
     pub score: f32,
-    pub raw: &'a str,
+    /// The longest run of one non-digit character in the comment as received.
+    pub raw_run: usize,
     pub contact: bool,
     /// The comment names a product (by number or name).
     pub has_product: bool,
     pub triggers: &'a [Trigger],
-    pub matcher: &'a AhoCorasick,
+    /// Where triggers occur in `text`, by position; at one position, shortest first.
+    pub found: &'a [Occurrence],
 }
 
 pub struct Found {
@@ -74,11 +75,11 @@ pub fn detect(input: Input<'_>) -> Found {
         text,
         clauses,
         mut score,
-        raw,
+        raw_run,
         contact,
         has_product,
         triggers,
-        matcher,
+        found,
     } = input;
     let mut intents = IntentSet::default();
     let mut first_ask: Option<(usize, Intent)> = None;
@@ -97,36 +98,45 @@ pub fn detect(input: Input<'_>) -> Found {
             *first = Some((at, intent));
         }
     };
-    for m in matcher.find_overlapping_iter(text) {
-        let trigger = &triggers[m.pattern().as_usize()];
-        let asks = clause_asks(m.start());
+    // `first_ask` keeps the first asking trigger in the order of `found`.
+    for occurrence in found {
+        let at = occurrence.start;
+        let trigger = &triggers[occurrence.pattern];
+        let asks = clause_asks(at);
         if &*trigger.pattern == "链接" {
             // A bare 链接 (`2号链接`, `链接链接`) asks for the link unless the comment asks
             // something else about the product (`4号链接多少钱`): decided below.
-            weak_link.get_or_insert(m.start());
+            weak_link.get_or_insert(at);
             continue;
         }
         if trigger.needs_question && !asks {
             continue;
         }
-        let rhetorical = clause_at(m.start()).is_some_and(|c| {
-            let clause = &text[c.start_byte as usize..c.end_byte as usize];
-            RHETORICAL.iter().any(|r| clause.contains(r))
-        });
+        // Searched only for a complaint word in a question: the one case it decides, and
+        // nine substring searches per trigger hit were the single largest cost of analysis.
+        let rhetorical = || {
+            clause_at(at).is_some_and(|c| {
+                let clause = &text[c.start_byte as usize..c.end_byte as usize];
+                RHETORICAL.iter().any(|r| clause.contains(r))
+            })
+        };
         match trigger.intent {
             Intent::Praise => praise_word |= !asks,
-            Intent::Complaint if asks && rhetorical => complaint_statement = true,
+            Intent::Complaint if asks && rhetorical() => complaint_statement = true,
             Intent::Complaint if asks => complaint_question = true,
             Intent::Complaint => complaint_statement = true,
             Intent::Chatter => {}
             other => {
                 intents.insert(other);
-                note_ask(m.start(), other, &mut first_ask);
+                note_ask(at, other, &mut first_ask);
             }
         }
     }
     let mut question = false;
-    if let Some(at) = height_weight(text) {
+    let keys = RuleChars::of(text);
+    if keys.digit
+        && let Some(at) = height_weight(text)
+    {
         intents.insert(Intent::AskSize);
         note_ask(at, Intent::AskSize, &mut first_ask);
         question = true;
@@ -137,18 +147,22 @@ pub fn detect(input: Input<'_>) -> Found {
         intents.insert(Intent::AskLink);
         note_ask(at, Intent::AskLink, &mut first_ask);
     }
-    if let Some(at) = comparison(text) {
+    if keys.compare
+        && let Some(at) = comparison(text)
+    {
         intents.insert(Intent::Compare);
         note_ask(at, Intent::Compare, &mut first_ask);
     }
-    if quantity_order(text) {
+    if keys.order && quantity_order(text) {
         intents.insert(Intent::Purchase);
     }
-    let trimmed = text.trim();
-    if !trimmed.is_empty() && trimmed.len() <= 3 && trimmed.bytes().all(|b| b == b'1') {
-        intents.insert(Intent::Purchase);
+    if keys.one {
+        let trimmed = text.trim();
+        if !trimmed.is_empty() && trimmed.len() <= 3 && trimmed.bytes().all(|b| b == b'1') {
+            intents.insert(Intent::Purchase);
+        }
     }
-    if contact || flood(raw, text) {
+    if contact || flood(raw_run, text) {
         return Found {
             intents: IntentSet::from_iter([Intent::Spam]),
             topic: None,
@@ -194,6 +208,40 @@ pub fn detect(input: Input<'_>) -> Found {
     }
 }
 
+/// Which rules below can apply, from one pass over the characters: each rule needs one of a
+/// few characters and most comments hold none of them, so one pass here replaces a scan per
+/// rule.
+#[derive(Debug, Default)]
+struct RuleChars {
+    /// An ASCII digit: [`height_weight`].
+    digit: bool,
+    /// `1`: the "扣1" answer.
+    one: bool,
+    /// 比 不 和 跟 与: [`comparison`].
+    compare: bool,
+    /// 要 来: [`quantity_order`].
+    order: bool,
+}
+
+impl RuleChars {
+    fn of(text: &str) -> RuleChars {
+        let mut keys = RuleChars::default();
+        for c in text.chars() {
+            match c {
+                '1' => {
+                    keys.digit = true;
+                    keys.one = true;
+                }
+                '0'..='9' => keys.digit = true,
+                '比' | '不' | '和' | '跟' | '与' => keys.compare = true,
+                '要' | '来' => keys.order = true,
+                _ => {}
+            }
+        }
+        keys
+    }
+}
+
 /// A height and a weight (`160 100斤`, `165/120`, `158cm 50kg`): someone asking which size.
 /// Returns where it starts.
 fn height_weight(text: &str) -> Option<usize> {
@@ -233,25 +281,45 @@ fn height_weight(text: &str) -> Option<usize> {
 
 /// A comparison with something else: `比某宝便宜`, `还不如`, `和波司登的比呢`, `跟大牌差不多`.
 fn comparison(text: &str) -> Option<usize> {
-    if let Some(at) = text.find("不如") {
+    // 不如 anywhere wins over an earlier 比 or 和, so the first pass only looks for it.
+    if let Some(at) = find_pair(text, '不', '如') {
         return Some(at);
     }
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    for (k, &(at, c)) in chars.iter().enumerate() {
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         if c == '比' {
-            let next = chars.get(k + 1).map(|x| x.1);
-            let prev = k.checked_sub(1).map(|p| chars[p].1);
+            let next = chars.peek().map(|x| x.1);
             let word = next.is_some_and(|n| NOT_COMPARING_AFTER.contains(&n))
                 || prev.is_some_and(|p| matches!(p, '对' | '好' | '无' | '类' | '[' | '相'));
             if !word && next.is_some() {
                 return Some(at);
             }
         }
-        if matches!(c, '和' | '跟' | '与') && k > 0 {
-            let rest: String = chars[k + 1..].iter().take(12).map(|x| x.1).collect();
+        if matches!(c, '和' | '跟' | '与') && prev.is_some() {
+            // The next 12 characters, borrowed rather than collected.
+            let from = at + c.len_utf8();
+            let to = text[from..]
+                .char_indices()
+                .nth(12)
+                .map_or(text.len(), |(i, _)| from + i);
+            let rest = &text[from..to];
             if COMPARISON_ENDS.iter().any(|e| rest.contains(e)) {
                 return Some(at);
             }
+        }
+        prev = Some(c);
+    }
+    None
+}
+
+/// Where `a` immediately followed by `b` first occurs: `str::find` with a two-character
+/// pattern, without building a substring searcher for a 30-byte comment.
+fn find_pair(text: &str, a: char, b: char) -> Option<usize> {
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c == a && chars.peek().is_some_and(|&(_, n)| n == b) {
+            return Some(at);
         }
     }
     None
@@ -259,12 +327,20 @@ fn comparison(text: &str) -> Option<usize> {
 
 /// An order stated with a quantity: `要3件`, `5号要一条`, `来两个`.
 fn quantity_order(text: &str) -> bool {
-    let chars: Vec<char> = text.chars().collect();
-    chars.windows(3).any(|w| {
-        matches!(w[0], '要' | '来')
-            && (w[1].is_ascii_digit() || "一两二三四五六七八九十".contains(w[1]))
-            && MEASURES.contains(&w[2])
-    })
+    let mut chars = text.chars();
+    let (Some(mut a), Some(mut b)) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    for c in chars {
+        if matches!(a, '要' | '来')
+            && (b.is_ascii_digit() || "一两二三四五六七八九十".contains(b))
+            && MEASURES.contains(&c)
+        {
+            return true;
+        }
+        (a, b) = (b, c);
+    }
+    false
 }
 
 fn number(bytes: &[u8]) -> (u32, usize) {
@@ -280,19 +356,14 @@ fn number(bytes: &[u8]) -> (u32, usize) {
 }
 
 /// The same character over and over, or a long comment of two or three characters.
-fn flood(raw: &str, text: &str) -> bool {
-    let mut prev = None;
-    let mut run = 0;
-    for c in raw.chars().take(super::MAX_SCAN_BYTES) {
-        if Some(c) == prev {
-            run += 1;
-            if run >= FLOOD_RUN && !c.is_ascii_digit() {
-                return true;
-            }
-        } else {
-            prev = Some(c);
-            run = 1;
-        }
+/// `raw_run` is the input's [`longest_run`].
+fn flood(raw_run: usize, text: &str) -> bool {
+    if raw_run >= FLOOD_RUN {
+        return true;
+    }
+    // Thirty characters need at least thirty bytes: most comments stop here.
+    if text.len() < 30 {
+        return false;
     }
     let mut distinct: [char; 4] = ['\0'; 4];
     let mut n = 0;
@@ -308,6 +379,27 @@ fn flood(raw: &str, text: &str) -> bool {
         }
     }
     count >= 30
+}
+
+/// The longest run of one character other than a digit (cheering 66666 is no flood) among the
+/// first [`super::MAX_SCAN_BYTES`] characters of `raw`. Normalization counts this as it reads;
+/// this is for when it stopped early.
+pub fn longest_run(raw: &str) -> usize {
+    let mut prev = None;
+    let mut run = 0;
+    let mut longest = 0;
+    for c in raw.chars().take(super::MAX_SCAN_BYTES) {
+        if Some(c) == prev {
+            run += 1;
+        } else {
+            prev = Some(c);
+            run = 1;
+        }
+        if !c.is_ascii_digit() {
+            longest = longest.max(run);
+        }
+    }
+    longest
 }
 
 #[cfg(test)]
@@ -326,8 +418,10 @@ mod tests {
 
     #[test]
     fn floods() {
-        assert!(flood(&"啊".repeat(30), "啊啊"));
-        assert!(!flood("好看好看", "好看好看"));
-        assert!(flood("", &"哈哈嘿".repeat(12)));
+        assert!(flood(longest_run(&"啊".repeat(30)), "啊啊"));
+        assert!(!flood(longest_run("好看好看"), "好看好看"));
+        assert!(flood(0, &"哈哈嘿".repeat(12)));
+        assert_eq!(longest_run(&"6".repeat(30)), 0);
+        assert_eq!(longest_run("aaab66666"), 3);
     }
 }

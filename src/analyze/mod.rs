@@ -15,6 +15,7 @@
 //! 6. [`intent`]: trigger strings plus rules → intents, question key.
 
 mod intent;
+mod matcher;
 mod normalize;
 mod product;
 mod question;
@@ -25,13 +26,14 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::MatchKind;
 use jieba_rs::Jieba;
 use rustc_hash::FxHashMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::lexicon::{Lexicons, Trigger, WordInfo};
+use matcher::{Matcher, PatternIndex};
 
 pub use normalize::{MAX_CHARS, MAX_SCAN_BYTES};
 pub use product::RoomCatalog;
@@ -111,7 +113,7 @@ impl Intent {
 
     /// The question topic for intents that ask something answerable (the first half of a
     /// question key, and the FAQ key in a script library).
-    pub fn topic(self) -> Option<&'static str> {
+    pub const fn topic(self) -> Option<&'static str> {
         Some(match self {
             Intent::AskPrice => "price",
             Intent::AskDiscount => "discount",
@@ -171,9 +173,23 @@ impl IntentSet {
     }
     /// Whether any intent asks something of the streamer (a question topic).
     pub fn asks(self) -> bool {
-        self.iter().any(|i| i.topic().is_some())
+        self.0 & ASKING.0 != 0
     }
 }
+
+/// The intents with a question topic, as a set: [`IntentSet::asks`] is called several times
+/// per comment.
+const ASKING: IntentSet = {
+    let mut set = 0;
+    let mut i = 0;
+    while i < Intent::ALL.len() {
+        if Intent::ALL[i].topic().is_some() {
+            set |= 1 << Intent::ALL[i] as u8;
+        }
+        i += 1;
+    }
+    IntentSet(set)
+};
 
 impl FromIterator<Intent> for IntentSet {
     fn from_iter<T: IntoIterator<Item = Intent>>(iter: T) -> Self {
@@ -307,10 +323,10 @@ pub struct Analyzer {
     jieba: Jieba,
     words: FxHashMap<Box<str>, WordInfo>,
     triggers: Vec<Trigger>,
-    trigger_matcher: AhoCorasick,
-    exclaim_matcher: AhoCorasick,
+    trigger_matcher: PatternIndex,
+    exclaim_matcher: Matcher,
     emotes: rustc_hash::FxHashSet<Box<str>>,
-    traditional: FxHashMap<char, char>,
+    traditional: normalize::Simplifier,
     stopwords: rustc_hash::FxHashSet<Box<str>>,
     complaint_topics: Vec<(Box<str>, &'static str)>,
 }
@@ -323,6 +339,8 @@ pub enum AnalyzerError {
         what: &'static str,
         source: aho_corasick::BuildError,
     },
+    #[error("cannot index intent triggers: {source}")]
+    Triggers { source: matcher::PatternError },
 }
 
 impl fmt::Debug for Analyzer {
@@ -352,19 +370,16 @@ impl Analyzer {
                 jieba.add_word(word, None, None);
             }
         }
-        let patterns: Vec<&str> = lex.triggers.iter().map(|t| &*t.pattern).collect();
-        let trigger_matcher =
-            AhoCorasick::new(&patterns).map_err(|source| AnalyzerError::Matcher {
-                what: "intent trigger",
-                source,
-            })?;
-        let exclaim_matcher =
-            AhoCorasick::new(lex.exclaims.iter().map(|e| &**e)).map_err(|source| {
-                AnalyzerError::Matcher {
-                    what: "exclamation",
-                    source,
-                }
-            })?;
+        let trigger_matcher = PatternIndex::new(lex.triggers.iter().map(|t| &*t.pattern))
+            .map_err(|source| AnalyzerError::Triggers { source })?;
+        let exclaim_matcher = Matcher::new(
+            MatchKind::Standard,
+            lex.exclaims.iter().map(|e| e.as_bytes()),
+        )
+        .map_err(|source| AnalyzerError::Matcher {
+            what: "exclamation",
+            source,
+        })?;
         Ok(Analyzer {
             jieba,
             words: lex.words,
@@ -372,7 +387,7 @@ impl Analyzer {
             trigger_matcher,
             exclaim_matcher,
             emotes: lex.emotes,
-            traditional: lex.traditional,
+            traditional: normalize::Simplifier::new(lex.traditional),
             stopwords: lex.stopwords,
             complaint_topics: lex.complaint_topics,
         })
@@ -416,7 +431,15 @@ impl Analyzer {
         }
         for (split, _) in word.char_indices().skip(1).take(2) {
             let (head, tail) = word.split_at(split);
-            let (Some(h), Some(t)) = (self.words.get(head), self.words.get(tail)) else {
+            // The head decides most splits (it must be a degree adverb or a negator), so the
+            // tail is looked up only after it.
+            let Some(h) = self.words.get(head) else {
+                continue;
+            };
+            if h.degree == 0.0 && !h.negator {
+                continue;
+            }
+            let Some(t) = self.words.get(tail) else {
                 continue;
             };
             if t.sentiment == 0.0 {
@@ -458,31 +481,46 @@ impl Analyzer {
             let word = &text[tok.start as usize..tok.end as usize];
             tok.info = self.word_info(word);
         }
-        let clauses = question::clauses(&text, &sc.tokens, &self.exclaim_matcher, &mut sc.clauses);
+        let clauses = question::clauses(
+            &text,
+            &sc.tokens,
+            &self.exclaim_matcher,
+            &mut sc.exclaimed,
+            &mut sc.clauses,
+        );
         let is_question = clauses.iter().any(|c| c.question);
         let score = sentiment::score(&sc.tokens, clauses, norm.emphasis);
         let product = product::link(&text, &sc.spans, room);
+        self.trigger_matcher
+            .find_overlapping(&text, &mut sc.triggers);
         let found = intent::detect(intent::Input {
             text: &text,
             clauses,
             score,
-            raw: input,
+            // Normalization counted runs as it read; it read everything unless it truncated.
+            raw_run: if norm.truncated {
+                intent::longest_run(input)
+            } else {
+                norm.longest_run
+            },
             contact: found.contact(),
             has_product: product.is_some(),
             triggers: &self.triggers,
-            matcher: &self.trigger_matcher,
+            found: &sc.triggers,
         });
         let score = found.score;
         let key = found.topic.map(|topic| QuestionKey {
             topic,
             product: product.clone(),
         });
-        let spans = sc
-            .tokens
-            .iter()
-            .filter(|t| !t.space)
-            .map(|t| (t.start, t.end))
-            .collect();
+        // Sized up front: collecting through a filter starts small and reallocates.
+        let mut spans = Vec::with_capacity(sc.tokens.len());
+        spans.extend(
+            sc.tokens
+                .iter()
+                .filter(|t| !t.space)
+                .map(|t| (t.start, t.end)),
+        );
         Analysis {
             sentiment: Sentiment {
                 score,
@@ -531,6 +569,8 @@ struct Scratch {
     spans: Vec<product::Span>,
     tokens: Vec<Tok>,
     clauses: Vec<Clause>,
+    exclaimed: Vec<(u32, u32)>,
+    triggers: Vec<matcher::Found>,
 }
 
 thread_local! {

@@ -22,10 +22,54 @@ pub struct Normalized {
     pub emphasis: u8,
     /// The input was cut at [`MAX_SCAN_BYTES`] or [`MAX_CHARS`].
     pub truncated: bool,
+    /// The longest run of one character other than an ASCII digit in the input, before any
+    /// mapping, as far as it was read: all of it unless `truncated`. Flood detection needs
+    /// it, and counting here saves it a pass over the input.
+    pub longest_run: usize,
+}
+
+/// Traditional → simplified character table.
+///
+/// Every Han character of every comment is looked up, and almost none is traditional, so a
+/// bit per Basic Multilingual Plane character (8 KiB) answers "no" before the hash map is
+/// asked: hashing every character was a large part of normalization.
+#[derive(Debug, Clone, Default)]
+pub struct Simplifier {
+    /// Bit `c` set: BMP character `c` has an entry in `map`. Empty when `map` is.
+    bmp: Box<[u64]>,
+    map: FxHashMap<char, char>,
+}
+
+impl Simplifier {
+    pub fn new(map: FxHashMap<char, char>) -> Simplifier {
+        let mut bmp = vec![0u64; 0x10000 / 64].into_boxed_slice();
+        for &c in map.keys() {
+            let c = c as usize;
+            if c < 0x10000 {
+                bmp[c / 64] |= 1 << (c % 64);
+            }
+        }
+        Simplifier { bmp, map }
+    }
+
+    /// The simplified form of `c`, or `c` itself.
+    #[inline]
+    fn simplify(&self, c: char) -> char {
+        let i = c as usize;
+        if i < 0x10000
+            && self
+                .bmp
+                .get(i / 64)
+                .is_none_or(|w| w & (1 << (i % 64)) == 0)
+        {
+            return c;
+        }
+        self.map.get(&c).copied().unwrap_or(c)
+    }
 }
 
 /// Normalizes `input` into `out` (cleared first).
-pub fn normalize(input: &str, traditional: &FxHashMap<char, char>, out: &mut String) -> Normalized {
+pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Normalized {
     out.clear();
     let mut result = Normalized::default();
     let mut scan = input;
@@ -40,7 +84,19 @@ pub fn normalize(input: &str, traditional: &FxHashMap<char, char>, out: &mut Str
     let mut kept = 0usize;
     let mut prev: Option<char> = None;
     let mut run = 0usize; // length of the current run of `prev` in the input
+    let mut cheer = false; // a run of four or more of one digit was kept
+    let mut raw_prev: Option<char> = None;
+    let mut raw_run = 0usize;
     for raw in scan.chars() {
+        if Some(raw) == raw_prev {
+            raw_run += 1;
+        } else {
+            raw_prev = Some(raw);
+            raw_run = 1;
+        }
+        if !raw.is_ascii_digit() {
+            result.longest_run = result.longest_run.max(raw_run);
+        }
         let Some(c) = map_char(raw, traditional) else {
             continue;
         };
@@ -80,17 +136,24 @@ pub fn normalize(input: &str, traditional: &FxHashMap<char, char>, out: &mut Str
         }
         out.push(c);
         kept += 1;
+        // Every digit is kept, so `run` is also the run in `out`: only then can there be
+        // cheering to squeeze, and the rescan of `out` is skipped for nearly every comment.
+        cheer |= run >= 4 && c.is_ascii_digit();
     }
     while out.ends_with(' ') {
         out.pop();
     }
-    squeeze_cheer_digits(out);
+    if cheer {
+        squeeze_cheer_digits(out);
+    }
     result
 }
 
 /// Maps one input character; `None` drops it.
-fn map_char(c: char, traditional: &FxHashMap<char, char>) -> Option<char> {
+fn map_char(c: char, traditional: &Simplifier) -> Option<char> {
     let c = match c {
+        // Most characters of a comment: no arm below applies to them but the last.
+        '\u{4e00}'..='\u{9fff}' => return Some(traditional.simplify(c)),
         'A'..='Z' => return Some(c.to_ascii_lowercase()),
         '\u{0}'..='\u{7f}' => {
             return if c.is_ascii_control() {
@@ -132,12 +195,13 @@ fn map_char(c: char, traditional: &FxHashMap<char, char>) -> Option<char> {
         return None;
     }
     if (c as u32) >= 0x3400 {
-        return Some(traditional.get(&c).copied().unwrap_or(c));
+        return Some(traditional.simplify(c));
     }
     Some(c)
 }
 
 /// ASCII and CJK punctuation: one is as good as many.
+#[inline]
 pub fn is_punct(c: char) -> bool {
     c.is_ascii_punctuation() && !matches!(c, '#' | '[' | ']' | '@' | '_' | '-' | '+' | '%' | '/')
         || matches!(c, '·' | '《' | '》' | '¥' | '￥')
@@ -181,8 +245,9 @@ mod tests {
         trad.insert('還', '还');
         trad.insert('貨', '货');
         trad.insert('嗎', '吗');
+        trad.insert('𠀀', '丘');
         let mut out = String::new();
-        normalize(s, &trad, &mut out);
+        normalize(s, &Simplifier::new(trad), &mut out);
         out
     }
 
@@ -198,6 +263,16 @@ mod tests {
     fn traditional_variants() {
         assert_eq!(n("多少錢"), "多少钱");
         assert_eq!(n("還有貨嗎"), "还有货吗");
+        // Beyond the BMP the bitmap has no say; the map still does.
+        assert_eq!(n("𠀀"), "丘");
+        assert_eq!(n("𠀁"), "𠀁");
+    }
+
+    #[test]
+    fn no_table_changes_no_character() {
+        let mut out = String::new();
+        normalize("還有貨嗎", &Simplifier::default(), &mut out);
+        assert_eq!(out, "還有貨嗎");
     }
 
     #[test]
@@ -227,6 +302,7 @@ mod tests {
     fn length_is_bounded() {
         let mut trad = FxHashMap::default();
         trad.insert('x', 'x');
+        let trad = Simplifier::new(trad);
         let mut out = String::new();
         let long = "好看吗".repeat(5000);
         let r = normalize(&long, &trad, &mut out);
@@ -238,7 +314,7 @@ mod tests {
 
     #[test]
     fn emphasis_counts_insisting() {
-        let trad = FxHashMap::default();
+        let trad = Simplifier::default();
         let mut out = String::new();
         assert_eq!(normalize("好看", &trad, &mut out).emphasis, 0);
         assert_eq!(normalize("好好好好看!!!", &trad, &mut out).emphasis, 2);

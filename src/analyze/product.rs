@@ -10,10 +10,11 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::MatchKind;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::AnalyzerError;
+use super::matcher::Matcher;
 use crate::config::Product;
 
 /// Highest product number read from text; larger numbers are quantities, prices or dates.
@@ -44,7 +45,7 @@ pub struct Span {
 pub struct RoomCatalog {
     ids: Vec<Arc<str>>,
     by_id: FxHashMap<Arc<str>, usize>,
-    matcher: Option<AhoCorasick>,
+    matcher: Option<Matcher>,
     /// For each matcher pattern: the product it names, or `None` for a plain room word.
     targets: Vec<Option<u16>>,
 }
@@ -64,7 +65,7 @@ impl RoomCatalog {
         let mut catalog = RoomCatalog::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut seen = FxHashSet::default();
-        let empty = FxHashMap::default();
+        let empty = super::normalize::Simplifier::default();
         let mut buf = String::new();
         for (index, product) in products.iter().enumerate() {
             let id: Arc<str> = product.id.as_str().into();
@@ -87,12 +88,12 @@ impl RoomCatalog {
             }
         }
         if !patterns.is_empty() {
-            let matcher = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&patterns)
-                .map_err(|source| AnalyzerError::Matcher {
-                    what: "product name",
-                    source,
+            let matcher =
+                Matcher::new(MatchKind::LeftmostLongest, &patterns).map_err(|source| {
+                    AnalyzerError::Matcher {
+                        what: "product name",
+                        source,
+                    }
                 })?;
             catalog.matcher = Some(matcher);
         }
@@ -118,11 +119,16 @@ impl RoomCatalog {
 /// Copies `input` into `out`, rewriting numbered product references to `N号` and recording a
 /// [`SpanKind::Number`] span for each.
 pub fn canonicalize(input: &str, out: &mut String, spans: &mut Vec<Span>) {
-    let mut i = 0;
-    while i < input.len() {
-        let rest = &input[i..];
-        let prev = input[..i].chars().next_back();
-        if let Some((n, consumed, link)) = reference_at(rest, prev) {
+    // Start of the bytes not yet copied: text between references is copied in one piece.
+    let mut copied = 0;
+    let mut prev: Option<char> = None;
+    for (i, c) in input.char_indices() {
+        let before = prev.replace(c);
+        if i < copied || !can_start_reference(c) {
+            continue;
+        }
+        if let Some((n, consumed, link)) = reference_at(&input[i..], before) {
+            out.push_str(&input[copied..i]);
             let start = out.len() as u32;
             push_number(out, n);
             out.push('号');
@@ -134,18 +140,21 @@ pub fn canonicalize(input: &str, out: &mut String, spans: &mut Vec<Span>) {
             if link {
                 out.push_str("链接");
             }
-            i += consumed;
-            continue;
+            copied = i + consumed;
         }
-        let c = rest.chars().next().unwrap_or(' ');
-        out.push(c);
-        i += c.len_utf8();
     }
+    out.push_str(&input[copied..]);
+}
+
+/// Whether [`reference_at`] can match at a character: only these begin a reference. Most
+/// characters are not, and this keeps the per-character cost of the scan to one `match`.
+fn can_start_reference(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '#' | 'n' | '第' | '链') || is_cn_digit(c)
 }
 
 fn push_number(out: &mut String, n: u32) {
-    use std::fmt::Write;
-    let _ = write!(out, "{n}");
+    let mut buf = itoa_buf();
+    out.push_str(format_number(&mut buf, n));
 }
 
 /// A numbered reference starting at the beginning of `s`: (number, bytes consumed, whether it
@@ -252,8 +261,14 @@ fn cn_number(s: &str) -> Option<(u32, usize)> {
             _ => return None,
         })
     };
-    let chars: Vec<char> = s.chars().take(3).collect();
-    let (value, used) = match chars.as_slice() {
+    // Up to three characters, in an array rather than a `Vec`: this runs at every digit.
+    let mut chars = ['\0'; 3];
+    let mut n = 0;
+    for c in s.chars().take(3) {
+        chars[n] = c;
+        n += 1;
+    }
+    let (value, used) = match &chars[..n] {
         [a, '十', b, ..] if digit(*a).is_some() && digit(*b).is_some() => {
             (digit(*a)? * 10 + digit(*b)?, 3)
         }

@@ -6,43 +6,47 @@
 //! part of an exclamation (怎么这么好看), or has the A不A / A没A form (有没有, 卖不卖). Most
 //! 弹幕 questions carry no question mark, so the words decide.
 
-use aho_corasick::AhoCorasick;
-
+use super::matcher::Matcher;
 use super::{Clause, Tok};
 use crate::lexicon::QuestionRole;
 
 /// Endings that do not change what a clause is: interjections, forms of address, thanks.
-const SOFT_ENDINGS: &[&str] = &[
-    "呀",
-    "啊",
-    "哈",
-    "啦",
-    "呐",
-    "捏",
-    "嘞",
-    "哦",
-    "噢",
-    "鸭",
-    "丫",
-    "亲",
-    "亲亲",
-    "宝",
-    "宝宝",
-    "宝宝们",
-    "主播",
-    "家人们",
-    "姐姐",
-    "姐",
-    "美女",
-    "老板",
-    "姐妹",
-    "姐妹们",
-    "谢谢",
-    "求求",
-    "了",
-    "~",
-    "哇",
-];
+///
+/// A `match` rather than a list: with the lengths known, each comparison compiles to a load
+/// and a compare instead of a call to `memcmp`, and this runs for every clause.
+fn soft_ending(word: &str) -> bool {
+    matches!(
+        word,
+        "呀" | "啊"
+            | "哈"
+            | "啦"
+            | "呐"
+            | "捏"
+            | "嘞"
+            | "哦"
+            | "噢"
+            | "鸭"
+            | "丫"
+            | "亲"
+            | "亲亲"
+            | "宝"
+            | "宝宝"
+            | "宝宝们"
+            | "主播"
+            | "家人们"
+            | "姐姐"
+            | "姐"
+            | "美女"
+            | "老板"
+            | "姐妹"
+            | "姐妹们"
+            | "谢谢"
+            | "求求"
+            | "了"
+            | "~"
+            | "哇"
+    )
+}
 
 /// Tokens starting like an interrogative that are not one.
 const NOT_INTERROGATIVE: &[&str] = &["几乎", "哪怕", "什么的", "哪里哪里", "多少有点", "多少都"];
@@ -51,10 +55,12 @@ const NOT_INTERROGATIVE: &[&str] = &["几乎", "哪怕", "什么的", "哪里哪
 const INTERROGATIVE_PREFIXES: &[&str] = &["什么", "怎么", "哪", "啥", "咋", "多少", "几", "为啥"];
 
 /// Splits `tokens` into clauses (written to `out`) and marks the questions.
+/// `exclaimed` is scratch space for the exclamations' byte ranges.
 pub fn clauses<'a>(
     text: &str,
     tokens: &[Tok],
-    exclaims: &AhoCorasick,
+    exclaims: &Matcher,
+    exclaimed: &mut Vec<(u32, u32)>,
     out: &'a mut Vec<Clause>,
 ) -> &'a [Clause] {
     out.clear();
@@ -76,16 +82,48 @@ pub fn clauses<'a>(
     if tokens.len() > first {
         out.push(clause(tokens, first, tokens.len()));
     }
-    let exclaimed: Vec<(u32, u32)> = exclaims
-        .find_iter(text)
-        .map(|m| (m.start() as u32, m.end() as u32))
-        .collect();
+    let mut exclaimed = Exclaimed::new(text, exclaims, exclaimed);
     for c in out.iter_mut() {
         if !c.question {
-            c.question = asks(text, &tokens[c.first..c.end], &exclaimed);
+            c.question = asks(text, &tokens[c.first..c.end], &mut exclaimed);
         }
     }
     out
+}
+
+/// Where the exclamations are, searched for only when a clause holds an interrogative: most
+/// comments have none, and then where the exclamations are does not matter.
+struct Exclaimed<'a> {
+    text: &'a str,
+    matcher: &'a Matcher,
+    /// Byte ranges; filled on first use.
+    ranges: &'a mut Vec<(u32, u32)>,
+    searched: bool,
+}
+
+impl<'a> Exclaimed<'a> {
+    fn new(text: &'a str, matcher: &'a Matcher, ranges: &'a mut Vec<(u32, u32)>) -> Self {
+        Exclaimed {
+            text,
+            matcher,
+            ranges,
+            searched: false,
+        }
+    }
+
+    /// Whether a token starting at byte `at` is part of an exclamation.
+    fn covers(&mut self, at: u32) -> bool {
+        if !self.searched {
+            self.searched = true;
+            self.ranges.clear();
+            self.ranges.extend(
+                self.matcher
+                    .find_iter(self.text)
+                    .map(|m| (m.start() as u32, m.end() as u32)),
+            );
+        }
+        self.ranges.iter().any(|&(s, e)| at >= s && at < e)
+    }
 }
 
 fn clause(tokens: &[Tok], first: usize, end: usize) -> Clause {
@@ -98,28 +136,19 @@ fn clause(tokens: &[Tok], first: usize, end: usize) -> Clause {
     }
 }
 
-fn asks(text: &str, tokens: &[Tok], exclaimed: &[(u32, u32)]) -> bool {
+fn asks(text: &str, tokens: &[Tok], exclaimed: &mut Exclaimed<'_>) -> bool {
     let word = |t: &Tok| &text[t.start as usize..t.end as usize];
-    let in_exclamation = |t: &Tok| exclaimed.iter().any(|&(s, e)| t.start >= s && t.start < e);
     for t in tokens {
-        if in_exclamation(t) {
-            continue;
-        }
-        let w = word(t);
-        if t.info.question == QuestionRole::Interrogative {
-            return true;
-        }
-        if INTERROGATIVE_PREFIXES.iter().any(|p| w.starts_with(p))
-            && !NOT_INTERROGATIVE.contains(&w)
-            && w.chars().count() <= 4
-        {
+        // Whether the token is interrogative is cheap; whether it sits in an exclamation needs
+        // a search of the text, so it is asked second.
+        if interrogative(t, word(t)) && !exclaimed.covers(t.start) {
             return true;
         }
     }
     // The last meaningful token: a particle, or a word ending in 吗/嘛 (是吗, 好吗).
     let last = tokens.iter().rev().find(|t| {
         let w = word(t);
-        !SOFT_ENDINGS.contains(&w) && w.chars().any(|c| c.is_alphanumeric())
+        !soft_ending(w) && w.chars().any(|c| is_han(c) || c.is_alphanumeric())
     });
     if let Some(t) = last {
         let w = word(t);
@@ -128,6 +157,24 @@ fn asks(text: &str, tokens: &[Tok], exclaimed: &[(u32, u32)]) -> bool {
         }
     }
     a_not_a(&text[tokens[0].start as usize..tokens[tokens.len() - 1].end as usize])
+}
+
+/// An interrogative by the lexicon, or a short word that starts like one (什么样, 哪款).
+fn interrogative(t: &Tok, w: &str) -> bool {
+    if t.info.question == QuestionRole::Interrogative {
+        return true;
+    }
+    // Every prefix starts with one of these characters; most tokens stop here.
+    let first = w.chars().next();
+    if !matches!(
+        first,
+        Some('什' | '怎' | '哪' | '啥' | '咋' | '多' | '几' | '为')
+    ) {
+        return false;
+    }
+    INTERROGATIVE_PREFIXES.iter().any(|p| w.starts_with(p))
+        && !NOT_INTERROGATIVE.contains(&w)
+        && w.chars().count() <= 4
 }
 
 /// `有没有`, `是不是`, `卖不卖`, `喜不喜欢`: a character, 不 or 没, the same character.
@@ -152,13 +199,28 @@ fn a_not_a(clause: &str) -> bool {
     false
 }
 
+/// The main CJK block. Its characters are all alphanumeric (a test checks), and asking
+/// `char::is_alphanumeric` about one costs a table search.
 fn is_han(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}')
 }
 
 #[cfg(test)]
 mod tests {
-    use super::a_not_a;
+    use super::*;
+
+    #[test]
+    fn every_prefix_passes_the_first_character_gate() {
+        let tok = Tok::default();
+        for p in INTERROGATIVE_PREFIXES {
+            assert!(interrogative(&tok, p), "{p}");
+        }
+    }
+
+    #[test]
+    fn han_is_alphanumeric() {
+        assert!(('\u{4e00}'..='\u{9fff}').all(char::is_alphanumeric));
+    }
 
     #[test]
     fn a_not_a_forms() {

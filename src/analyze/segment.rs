@@ -37,8 +37,13 @@ fn cut(jieba: &Jieba, text: &str, from: usize, to: usize, tokens: &mut Vec<Tok>)
         let start = from + token.byte_start;
         let end = from + token.byte_end;
         let word = token.word;
-        let space = word.chars().all(char::is_whitespace);
-        let brk = space || word.chars().all(is_punct);
+        // Most tokens start with a Han character, which is neither space nor punctuation.
+        let han = word
+            .chars()
+            .next()
+            .is_some_and(|c| matches!(c, '\u{4e00}'..='\u{9fff}'));
+        let space = !han && word.chars().all(char::is_whitespace);
+        let brk = space || !han && word.chars().all(is_punct);
         tokens.push(Tok {
             start: start as u32,
             end: end as u32,
