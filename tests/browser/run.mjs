@@ -437,6 +437,22 @@ try {
     await shot(consoleA, "console-1920x1080");
   });
 
+  await step("the review (复盘) opens as one self-contained page with its charts", async () => {
+    const report = await open(`/api/rooms/${ROOM}/report?format=html`, { width: 1100, height: 1400 }, "report");
+    const r = await report.evaluate(() => ({
+      svgs: document.querySelectorAll("svg").length,
+      scripts: document.querySelectorAll("script").length,
+      external: [...document.querySelectorAll("link[href], img[src]")].filter((e) => !/^data:/.test(e.getAttribute("href") || e.getAttribute("src") || "")).length,
+      text: document.body.innerText,
+    }));
+    check(r.svgs >= 1, `the report draws its charts as SVG (${r.svgs})`);
+    check(r.scripts === 0 && r.external === 0, `the report needs no script and no other file: ${JSON.stringify({ scripts: r.scripts, external: r.external })}`);
+    check(r.text.includes("复盘") && r.text.includes("2号"), "the report names the session and its products");
+    check(!r.text.includes("<script>alert"), "viewer markup never runs in the report");
+    await shot(report, "report-demo", { fullPage: true });
+    await report.context().close();
+  });
+
   await step("server restart: discreet reconnecting state, never blank, then a fresh picture", async () => {
     await consoleA.locator('#products tr[data-key="4"] [data-action=pitch]').click();
     await overlay.locator("#now-id", { hasText: "4号" }).waitFor();
