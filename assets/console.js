@@ -121,6 +121,13 @@ client.onMessage((m) => {
   if (m.type === "script") scriptChanged(m.product.id);
 });
 client.connect();
+// The review of the running session (and, once it ends, of the last one) is one click away.
+{
+  const q = new URLSearchParams({ format: "html" });
+  if (params.token) q.set("token", params.token);
+  document.getElementById("report-link").href =
+    "/api/rooms/" + encodeURIComponent(params.room) + "/report?" + q.toString();
+}
 setInterval(() => client.mark("tick"), 1000);
 window.addEventListener("resize", () => client.mark("stats"));
 window.livecue = client;
@@ -1105,7 +1112,7 @@ $("import-apply").addEventListener("click", async () => {
 // ------------------------------------------------------------------ tabs, filters
 
 function showTab(name) {
-  for (const b of document.querySelectorAll(".tab")) {
+  for (const b of document.querySelectorAll(".tab[data-tab]")) {
     const on = b.dataset.tab === name;
     setClass(b, "on", on);
     b.setAttribute("aria-selected", String(on));
@@ -1116,7 +1123,7 @@ function showTab(name) {
   else client.mark("library");
 }
 
-for (const b of document.querySelectorAll(".tab")) {
+for (const b of document.querySelectorAll(".tab[data-tab]")) {
   b.addEventListener("click", () => {
     window.history.replaceState(null, "", b.dataset.tab === "library" ? "#library" : location.pathname + location.search);
     showTab(b.dataset.tab);

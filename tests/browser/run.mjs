@@ -438,7 +438,9 @@ try {
   });
 
   await step("the review (复盘) opens as one self-contained page with its charts", async () => {
-    const report = await open(`/api/rooms/${ROOM}/report?format=html`, { width: 1100, height: 1400 }, "report");
+    const href = await consoleA.locator("#report-link").getAttribute("href");
+    check(href && href.startsWith(`/api/rooms/${ROOM}/report?format=html`), `the console links the review: ${href}`);
+    const report = await open(href, { width: 1100, height: 1400 }, "report");
     const r = await report.evaluate(() => ({
       svgs: document.querySelectorAll("svg").length,
       scripts: document.querySelectorAll("script").length,
