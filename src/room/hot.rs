@@ -39,6 +39,12 @@ impl HotWords {
         !crate::privacy::PLACEHOLDERS.contains(&token) && !number_or_punct && !first.is_whitespace()
     }
 
+    /// Whether a token of a (non-spam) comment counts as a hot word: worth counting and not a
+    /// stopword. The room and the store both ask this.
+    pub fn counts(analyzer: &crate::analyze::Analyzer, token: &str) -> bool {
+        HotWords::worth_counting(token) && !analyzer.is_stopword(token)
+    }
+
     pub fn add(&mut self, word: &str, now: i64) {
         if let Some((score, at)) = self.words.get_mut(word) {
             *score = decayed(*score, *at, now) + 1.0;

@@ -44,6 +44,20 @@ pub struct RecentComment {
     pub complaint_topic: &'static str,
 }
 
+/// The product a comment is about: the one it names, or, for a product intent (a question,
+/// a purchase signal, a request to show it) without a name, the one being pitched. The room's
+/// windows and the store both count by this, so the live picture and the review agree.
+pub fn attribute(analysis: &Analysis, pitching: Option<&Arc<str>>) -> Option<Arc<str>> {
+    let about_product = analysis.intents.asks()
+        || analysis.intents.contains(Intent::Purchase)
+        || analysis.intents.contains(Intent::RequestDemo);
+    match &analysis.product {
+        Some(p) => Some(p.clone()),
+        None if about_product => pitching.cloned(),
+        None => None,
+    }
+}
+
 /// Totals since the room started.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
@@ -117,15 +131,7 @@ impl RoomState {
     /// Records an analyzed comment from `viewer` (a pseudonym) at `now`.
     pub fn comment(&mut self, analyzer: &Analyzer, analysis: &Analysis, viewer: u64, now: i64) {
         let intents: Vec<Intent> = analysis.intents.iter().collect();
-        // A product intent without a product is about the product being pitched.
-        let about_product = analysis.intents.asks()
-            || analysis.intents.contains(Intent::Purchase)
-            || analysis.intents.contains(Intent::RequestDemo);
-        let product = match &analysis.product {
-            Some(p) => Some(p.clone()),
-            None if about_product => self.pitching.clone(),
-            None => None,
-        };
+        let product = attribute(analysis, self.pitching.as_ref());
         let index = product.as_deref().and_then(|p| self.product_index(p));
         let bucket = self.windows.at(now);
         bucket.comment(
@@ -154,7 +160,7 @@ impl RoomState {
         }
         if !analysis.intents.contains(Intent::Spam) {
             for token in analysis.tokens() {
-                if HotWords::worth_counting(token) && !analyzer.is_stopword(token) {
+                if HotWords::counts(analyzer, token) {
                     self.hot.add(token, now);
                 }
             }

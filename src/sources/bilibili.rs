@@ -582,12 +582,9 @@ impl PacketSession {
 impl Session for PacketSession {
     async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
         let status = self.sink.status().clone();
-        let mut ws = tokio::select! {
-            () = cancel.cancelled() => return SessionEnd::Cancelled,
-            ws = client::connect(&self.url, &self.headers) => match ws {
-                Ok(ws) => ws,
-                Err(e) => return SessionEnd::failed(e),
-            },
+        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
+            Ok(ws) => ws,
+            Err(end) => return end,
         };
         let auth = encode(VER_PLAIN, OP_AUTH, 1, &self.auth);
         if let Err(e) = client::send(&mut ws, Message::Binary(auth.into())).await {

@@ -196,6 +196,18 @@ fn install_crypto_provider() {
     });
 }
 
+/// [`connect`], given up at shutdown: every WebSocket session starts with this.
+pub(crate) async fn connect_or_cancel(
+    url: &str,
+    headers: &[(&'static str, String)],
+    cancel: &CancellationToken,
+) -> Result<Ws, SessionEnd> {
+    tokio::select! {
+        () = cancel.cancelled() => Err(SessionEnd::Cancelled),
+        ws = connect(url, headers) => ws.map_err(SessionEnd::failed),
+    }
+}
+
 /// Opens a WebSocket to `url` with extra request headers (empty values are left out), reading
 /// at most [`MAX_MESSAGE_BYTES`] per message.
 pub(crate) async fn connect(url: &str, headers: &[(&'static str, String)]) -> Result<Ws, String> {

@@ -545,12 +545,9 @@ pub(crate) struct DouyinSession {
 impl Session for DouyinSession {
     async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
         let status = self.sink.status().clone();
-        let mut ws = tokio::select! {
-            () = cancel.cancelled() => return SessionEnd::Cancelled,
-            ws = client::connect(&self.url, &self.headers) => match ws {
-                Ok(ws) => ws,
-                Err(e) => return SessionEnd::failed(e),
-            },
+        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
+            Ok(ws) => ws,
+            Err(end) => return end,
         };
         // No handshake: the signed URL is the authentication.
         status.connected(now_ms());

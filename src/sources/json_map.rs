@@ -590,12 +590,9 @@ pub(crate) struct JsonSession {
 impl Session for JsonSession {
     async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
         let status = self.sink.status().clone();
-        let mut ws = tokio::select! {
-            () = cancel.cancelled() => return SessionEnd::Cancelled,
-            ws = client::connect(&self.url, &self.headers) => match ws {
-                Ok(ws) => ws,
-                Err(e) => return SessionEnd::failed(e),
-            },
+        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
+            Ok(ws) => ws,
+            Err(end) => return end,
         };
         status.connected(now_ms());
         let mut ping = tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);

@@ -169,14 +169,8 @@ impl CommentRecord {
         analysis: &Analysis,
         pitching: Option<&Arc<str>>,
     ) -> CommentRecord {
-        let about_product = analysis.intents.asks()
-            || analysis.intents.contains(Intent::Purchase)
-            || analysis.intents.contains(Intent::RequestDemo);
-        let (product, named) = match &analysis.product {
-            Some(p) => (Some(p.clone()), true),
-            None if about_product => (pitching.cloned(), false),
-            None => (None, false),
-        };
+        let product = crate::room::attribute(analysis, pitching);
+        let named = analysis.product.is_some();
         let key = analysis
             .key
             .as_ref()
@@ -191,7 +185,7 @@ impl CommentRecord {
         } else {
             analysis
                 .tokens()
-                .filter(|t| HotWords::worth_counting(t) && !analyzer.is_stopword(t))
+                .filter(|t| HotWords::counts(analyzer, t))
                 .take(MAX_WORDS)
                 .map(str::to_owned)
                 .collect()
