@@ -38,7 +38,9 @@ pub const STATS_EVERY: Duration = Duration::from_secs(1);
 pub const ROOM_QUEUE: usize = 256;
 /// Comments analyzed between two yields to the runtime.
 const CHUNK: usize = 64;
-/// Rules run again at most this soon after a notable event.
+/// A notable event (a question, a complaint) makes the rules run at once, or, when a notable
+/// event made them run less than this long ago, this long after that run: a cue waits at most
+/// this for its rule, never for the next [`TICK`].
 const EVAL_AFTER_EVENT: Duration = Duration::from_millis(50);
 /// Comments carried by one `stats` message.
 const STATS_COMMENTS: usize = 20;
@@ -442,6 +444,14 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Waits until `due`, or forever when nothing is due.
+async fn sleep_until_due(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 struct RoomTask {
     state: RoomState,
     suggester: Suggester,
@@ -460,19 +470,44 @@ impl RoomTask {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_stats = Instant::now();
-        let mut last_eval = Instant::now();
+        // Rule runs caused by notable events, spaced at least EVAL_AFTER_EVENT apart; a notable
+        // event that comes sooner gets its run when the spacing allows (`eval_due`). Ticks run
+        // the rules besides and do not delay these runs.
+        let mut last_event_eval: Option<Instant> = None;
+        let mut eval_due: Option<Instant> = None;
         let mut anonymous = 0u64;
         loop {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => break,
+                () = sleep_until_due(eval_due) => {
+                    self.evaluate();
+                    last_event_eval = Some(Instant::now());
+                    eval_due = None;
+                }
+                // Before input: under a flood the rules and `stats` still run on time.
+                _ = tick.tick() => {
+                    self.evaluate();
+                    // This run saw every event so far: a pending one would find nothing new.
+                    eval_due = None;
+                    if last_stats.elapsed() >= STATS_EVERY {
+                        self.stats();
+                        last_stats = Instant::now();
+                    }
+                }
                 input = rx.recv() => match input {
                     None => break,
                     Some(RoomInput::Events(events)) => {
                         let notable = self.apply(events, &mut anonymous).await;
-                        if notable && last_eval.elapsed() >= EVAL_AFTER_EVENT {
-                            self.evaluate();
-                            last_eval = Instant::now();
+                        match last_event_eval {
+                            _ if !notable || eval_due.is_some() => {}
+                            Some(at) if at.elapsed() < EVAL_AFTER_EVENT => {
+                                eval_due = Some(at + EVAL_AFTER_EVENT);
+                            }
+                            _ => {
+                                self.evaluate();
+                                last_event_eval = Some(Instant::now());
+                            }
                         }
                     }
                     Some(RoomInput::Command(command, reply)) => {
@@ -483,14 +518,6 @@ impl RoomTask {
                         let _ = reply.send(self.snapshot());
                     }
                 },
-                _ = tick.tick() => {
-                    self.evaluate();
-                    last_eval = Instant::now();
-                    if last_stats.elapsed() >= STATS_EVERY {
-                        self.stats();
-                        last_stats = Instant::now();
-                    }
-                }
             }
         }
         tracing::debug!(room = %self.state.id, "room task stopped");
