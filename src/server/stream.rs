@@ -60,10 +60,16 @@ pub async fn websocket(
         }
     };
     let limit = app.rooms.limits().max_frame_bytes;
+    // Clients send only small commands: a small read buffer (it grows for a larger frame)
+    // instead of the default 128 KiB, which was most of an idle client's memory.
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(STREAM_READ_BUFFER)
         .on_upgrade(move |socket| connection(app, socket, handle, role, query.since))
 }
+
+/// Initial read buffer of a room-stream connection.
+const STREAM_READ_BUFFER: usize = 4 * 1024;
 
 /// Keeps the clients gauge right however the connection ends.
 struct Connected {
