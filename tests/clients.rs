@@ -238,6 +238,33 @@ async fn simulate_counts_every_ack() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_spreads_connections_over_several_rooms() {
+    let server = fake_server(Mode::AckAll).await;
+    // Three rooms but one connection asked for: each room still gets its own connection.
+    let (output, s) = livecue(
+        &["simulate", "--room", "r0,r1", "--room", "r2"],
+        "--rate 300 --duration 1s --connections 1 --seed 3",
+        &server.url,
+    )
+    .await;
+    assert!(output.status.success(), "{s}");
+    assert_eq!(s["room"], "r0,r1,r2");
+    assert_eq!(n(&s, "connections"), 3);
+    assert_eq!(n(&s, "acked"), n(&s, "sent"), "{s}");
+    let seen = server.seen.lock().unwrap();
+    let mut uris = seen.uris.clone();
+    uris.sort();
+    assert_eq!(
+        uris,
+        [
+            "/ws/ingest?room=r0",
+            "/ws/ingest?room=r1",
+            "/ws/ingest?room=r2"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulate_reports_a_server_close_and_a_refused_connection() {
     let server = fake_server(Mode::CloseAfter(3)).await;
     let args = "--rate 200 --duration 1s --connections 1 --batch 10";

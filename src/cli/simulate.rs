@@ -1,6 +1,7 @@
 //! `livecue simulate`: a load generator for a running server's ingest WebSocket.
 //!
-//! Opens `--connections` WebSocket connections to `{url}/ws/ingest?room=ROOM`, sends realistic
+//! Opens `--connections` WebSocket connections to `{url}/ws/ingest?room=ROOM` (with several
+//! `--room`s, connection `i` sends to room `i mod rooms`), sends realistic
 //! comments from the demo audience ([`crate::demo::Audience`], plus the few gifts and orders it
 //! makes) as JSON arrays of `--batch` events per text frame, paced to `--rate` events a second
 //! across all connections, for `--duration`. The server answers every frame in order with an
@@ -35,9 +36,11 @@ const SLICE: Duration = Duration::from_millis(10);
 /// Arguments of `livecue simulate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
-    /// Room to send to (`/ws/ingest?room=ROOM`).
-    #[arg(long, value_name = "ROOM")]
-    pub room: String,
+    /// Room to send to (`/ws/ingest?room=ROOM`); repeat it or give a comma-separated list to
+    /// spread the load over several rooms (connection `i` sends to room `i mod rooms`; there
+    /// are at least as many connections as rooms).
+    #[arg(long, value_name = "ROOM", required = true, value_delimiter = ',')]
+    pub room: Vec<String>,
     /// Events per second across all connections (almost all comments).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate: u32,
@@ -67,6 +70,7 @@ pub struct SimulateArgs {
 /// What a `simulate` run did; printed at the end.
 #[derive(Debug, Serialize)]
 pub struct SimulateSummary {
+    /// The rooms, comma-separated.
     pub room: String,
     /// Base URL (the token is never printed).
     pub url: String,
@@ -136,7 +140,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
 /// What each connection is told to do.
 #[derive(Debug, Clone)]
 struct Plan {
-    url: String,
+    /// One ingest URL per room; connection `i` uses `urls[i % urls.len()]`.
+    urls: Arc<[String]>,
     /// Events per second for this connection.
     rate: f64,
     batch: usize,
@@ -159,7 +164,13 @@ struct ConnReport {
 
 /// Runs the load test described by `args` and returns its summary.
 async fn simulate(args: &SimulateArgs) -> anyhow::Result<SimulateSummary> {
-    let url = ingest_url(&args.url, &args.room, args.token.as_deref())?;
+    let urls = args
+        .room
+        .iter()
+        .map(|room| ingest_url(&args.url, room, args.token.as_deref()))
+        .collect::<anyhow::Result<Arc<[String]>>>()?;
+    // Every room gets at least one connection.
+    let connections = args.connections.max(urls.len() as u32);
     let seed = args.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -170,8 +181,8 @@ async fn simulate(args: &SimulateArgs) -> anyhow::Result<SimulateSummary> {
     Audience::new(&demo_products()?, seed)?;
     let counters = Arc::new(Counters::default());
     let plan = Plan {
-        url,
-        rate: f64::from(args.rate) / f64::from(args.connections),
+        urls,
+        rate: f64::from(args.rate) / f64::from(connections),
         batch: args.batch as usize,
         start: Instant::now(),
         duration: args.duration,
@@ -180,7 +191,7 @@ async fn simulate(args: &SimulateArgs) -> anyhow::Result<SimulateSummary> {
     };
     let progress = Progress::spawn(counters.clone());
     // Each task ends by itself: sending stops at the duration and every wait after it is bounded.
-    let handles: Vec<JoinHandle<ConnReport>> = (0..args.connections)
+    let handles: Vec<JoinHandle<ConnReport>> = (0..connections)
         .map(|conn| tokio::spawn(connection(conn, plan.clone(), counters.clone())))
         .collect();
     let mut reports = Vec::with_capacity(handles.len());
@@ -194,10 +205,10 @@ async fn simulate(args: &SimulateArgs) -> anyhow::Result<SimulateSummary> {
 
     let sending = reports.iter().map(|r| r.sending).max().unwrap_or_default();
     let mut summary = SimulateSummary {
-        room: args.room.clone(),
+        room: args.room.join(","),
         url: args.url.clone(),
         seed,
-        connections: args.connections,
+        connections,
         batch: args.batch,
         target_rate: args.rate,
         elapsed_s: sending.as_secs_f64(),
@@ -251,7 +262,8 @@ async fn connection(conn: u32, plan: Plan, counters: Arc<Counters>) -> ConnRepor
             return report;
         }
     };
-    let mut ws = match Connection::open(&plan.url, counters).await {
+    let url = &plan.urls[conn as usize % plan.urls.len()];
+    let mut ws = match Connection::open(url, counters).await {
         Ok(ws) => ws,
         Err(e) => {
             report.failure = Some(format!("{e:#}"));
