@@ -11,7 +11,11 @@
 //!   `analyze` and by everything that stores or shows text.
 //! - [`room`]: the live picture of a room: sliding windows, question clusters, hot words,
 //!   the product being pitched, the cues on screen.
+//! - [`audience`]: a pseudonymous profile per viewer from in-room events, segments over the
+//!   profiles (data in the room config) and the audience mix of the last minutes.
 //! - [`suggest`]: rules over the room's windows that make cues, with evidence and cooldowns.
+//! - [`experiment`]: the closed loop: script variants chosen by a bandit from the audience mix,
+//!   exposures when the streamer acts on a cue, and the outcome measured after them.
 //! - [`live`]: the registry of rooms and each room's task (analysis, state, rules, commands).
 //! - [`push`]: a room's numbered messages to its overlays and consoles, bounded.
 //! - [`wire`]: the JSON messages of the protocol.
@@ -28,9 +32,11 @@
 //! Start reading at [`analyze::Analyzer::analyze`].
 
 pub mod analyze;
+pub mod audience;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod experiment;
 pub mod ingest;
 pub mod lexicon;
 pub mod live;
