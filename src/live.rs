@@ -106,18 +106,31 @@ enum RoomInput {
 }
 
 /// Source message ids seen recently in a room, to drop duplicates. Bounded: the oldest ids
-/// are forgotten first.
+/// are forgotten first. Ids are kept as 64-bit keyed hashes (SipHash with a per-process random
+/// key): no allocation per id, a tenth of the memory of owned strings, and with 100,000 ids
+/// the chance that two different ids collide is about 3 in 10^10.
 #[derive(Debug)]
 struct Dedupe {
-    seen: FxHashSet<Box<str>>,
-    order: VecDeque<Box<str>>,
+    seen: FxHashSet<u64>,
+    order: VecDeque<u64>,
     capacity: usize,
+    key: std::collections::hash_map::RandomState,
 }
 
 impl Dedupe {
+    fn new(capacity: usize) -> Dedupe {
+        Dedupe {
+            seen: FxHashSet::default(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+            key: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
     /// True when the id is new (and remembers it).
     fn insert(&mut self, id: &str) -> bool {
-        if self.seen.contains(id) {
+        let hash = self.key.hash_one(id);
+        if !self.seen.insert(hash) {
             return false;
         }
         if self.order.len() >= self.capacity
@@ -125,8 +138,7 @@ impl Dedupe {
         {
             self.seen.remove(&old);
         }
-        self.seen.insert(id.into());
-        self.order.push_back(id.into());
+        self.order.push_back(hash);
         true
     }
 }
@@ -407,11 +419,7 @@ impl Rooms {
             catalog: state.catalog.clone(),
             metrics: self.shared.metrics.clone(),
             pseudonym: self.shared.pseudonym.clone(),
-            dedupe: Mutex::new(Dedupe {
-                seen: FxHashSet::default(),
-                order: VecDeque::new(),
-                capacity: self.shared.limits.dedupe_ids.max(1),
-            }),
+            dedupe: Mutex::new(Dedupe::new(self.shared.limits.dedupe_ids)),
             pitching: pitching_rx,
         });
         match self.shared.rooms.entry(handle.id.clone()) {
@@ -856,4 +864,22 @@ fn json<T: serde::Serialize>(message: &T) -> String {
         tracing::error!(error = %e, "a room message failed to serialize");
         String::from("{\"type\":\"error\",\"code\":\"internal\"}")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dedupe;
+
+    #[test]
+    fn dedupe_remembers_the_latest_ids_only() {
+        let mut d = Dedupe::new(3);
+        assert!(d.insert("a") && d.insert("b") && d.insert("c"));
+        assert!(!d.insert("a"));
+        // A fourth id pushes out the oldest.
+        assert!(d.insert("d"));
+        assert!(d.insert("a"));
+        assert!(!d.insert("d"));
+        assert_eq!(d.order.len(), 3);
+        assert_eq!(d.seen.len(), 3);
+    }
 }
