@@ -129,6 +129,55 @@ impl Dedupe {
     }
 }
 
+/// A token bucket: `rate` per second, at most `burst` saved up.
+#[derive(Debug)]
+pub struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub fn new(rate: u32, burst: u32) -> Bucket {
+        Bucket {
+            tokens: f64::from(burst),
+            rate: f64::from(rate.max(1)),
+            burst: f64::from(burst.max(1)),
+            last: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self) {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+    }
+
+    /// Takes `n` whatever the balance (it may go negative: the debt is paid back by waiting);
+    /// true while the balance is not negative.
+    pub fn take(&mut self, n: f64) -> bool {
+        self.refill();
+        self.tokens -= n;
+        self.tokens >= 0.0
+    }
+
+    /// Takes `n` only if there are that many (a request larger than the burst: when the
+    /// bucket is full, going into debt); otherwise how many milliseconds until there are.
+    pub fn try_take(&mut self, n: f64) -> Result<(), u64> {
+        self.refill();
+        let need = n.min(self.burst);
+        if self.tokens >= need {
+            self.tokens -= n;
+            Ok(())
+        } else {
+            let missing = need - self.tokens;
+            Err(((missing / self.rate) * 1000.0).ceil().max(1.0) as u64)
+        }
+    }
+}
+
 /// What the rest of the server holds of a room.
 #[derive(Debug)]
 pub struct RoomHandle {
@@ -136,11 +185,17 @@ pub struct RoomHandle {
     pub name: String,
     pub ingest_token: Option<String>,
     pub view_token: Option<String>,
+    /// Opens the console role (commands); without it the view token does.
+    pub console_token: Option<String>,
     pub push: Arc<Push>,
     /// The store session, when the server keeps one.
     pub store: Option<RoomStore>,
     tx: mpsc::Sender<RoomInput>,
     dedupe: Mutex<Dedupe>,
+    /// The room's ingest rate budget (all connections together).
+    rate: Mutex<Bucket>,
+    /// How long ingest retries a store that cannot write.
+    store_retry: Duration,
     pitching: watch::Receiver<Option<Arc<str>>>,
     analyzer: Arc<Analyzer>,
     catalog: Arc<RoomCatalog>,
@@ -234,11 +289,19 @@ impl RoomHandle {
                     }
                 })
                 .collect();
-            let appended = store
-                .handle
-                .append(records)
-                .await
-                .map_err(CommandError::Store)?;
+            let appended = match self.append_retrying(store, records).await {
+                Ok(appended) => appended,
+                Err(e) => {
+                    // Not stored: forget the ids, so the source's resend is taken, not
+                    // counted as a duplicate of something we never kept.
+                    self.forget(
+                        arrived
+                            .iter()
+                            .filter_map(|a| a.event.envelope().id.as_deref()),
+                    );
+                    return Err(CommandError::Store(e));
+                }
+            };
             // Resent after a lost ack (e.g. across a crash): already stored, not counted twice.
             if !appended.duplicates.is_empty() {
                 duplicates += appended.duplicates.len();
@@ -257,11 +320,69 @@ impl RoomHandle {
                 .get_or_create(&metrics::event(&self.id, a.event.kind()))
                 .inc();
         }
-        self.submit(arrived).await?;
+        match self.submit(arrived).await {
+            Ok(()) => {}
+            // Committed already (an ack means durable): the room closing cannot undo that.
+            Err(CommandError::Closed) if self.store.is_some() => {}
+            Err(e) => return Err(e),
+        }
         Ok(Ingested {
             accepted,
             duplicates,
         })
+    }
+
+    /// Appends to the store, retrying a store that cannot write (disk full, I/O errors) for
+    /// up to `store_retry_s`: meanwhile this ingest waits, and so does its connection
+    /// (backpressure). Errors that retrying cannot fix (closed, unknown session) return at once.
+    async fn append_retrying(
+        &self,
+        store: &RoomStore,
+        records: Vec<Record>,
+    ) -> Result<crate::store::Appended, StoreError> {
+        let deadline = Instant::now() + self.store_retry;
+        let mut wait = Duration::from_millis(50);
+        let mut warned = false;
+        loop {
+            match store.handle.append(records.clone()).await {
+                Ok(appended) => {
+                    if warned {
+                        tracing::info!(room = %self.id, "the store writes again");
+                    }
+                    return Ok(appended);
+                }
+                Err(e @ StoreError::Sql(_)) if Instant::now() + wait < deadline => {
+                    if !warned {
+                        tracing::warn!(room = %self.id, error = %e, "the store cannot write; ingest waits and retries");
+                        warned = true;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Forgets source ids (events that were not stored after all).
+    fn forget<'a>(&self, ids: impl Iterator<Item = &'a str>) {
+        let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            seen.seen.remove(id);
+        }
+    }
+
+    /// Takes `n` events from the room's rate budget; `Err(ms)` (how long until there is room
+    /// again) when the room is over its rate, and then nothing is taken.
+    pub fn take_rate(&self, n: usize) -> Result<(), u64> {
+        let mut bucket = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        bucket.try_take(n as f64)
+    }
+
+    /// Gives back what [`RoomHandle::take_rate`] took (the frame was refused after all).
+    pub fn refund_rate(&self, n: usize) {
+        let mut bucket = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        bucket.tokens = (bucket.tokens + n as f64).min(bucket.burst);
     }
 
     /// The viewer pseudonym the room counts by: the store's keyed hash (stable across
@@ -398,6 +519,7 @@ impl Rooms {
             name: config.name.clone(),
             ingest_token: config.ingest_token.clone().filter(|t| !t.is_empty()),
             view_token: config.view_token.clone().filter(|t| !t.is_empty()),
+            console_token: config.console_token.clone().filter(|t| !t.is_empty()),
             push: push.clone(),
             store: store.clone(),
             tx,
@@ -410,6 +532,11 @@ impl Rooms {
                 order: VecDeque::new(),
                 capacity: self.shared.limits.dedupe_ids.max(1),
             }),
+            rate: Mutex::new(Bucket::new(
+                self.shared.limits.room_events_per_s,
+                self.shared.limits.room_events_burst,
+            )),
+            store_retry: Duration::from_secs(self.shared.limits.store_retry_s),
             pitching: pitching_rx,
         });
         match self.shared.rooms.entry(handle.id.clone()) {
