@@ -474,17 +474,25 @@ pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>
         .into_response()
 }
 
-/// Sends a close frame (best effort: the peer may already be gone).
+/// Sends a close frame (best effort: the peer may already be gone), then waits briefly for
+/// the peer's own close, discarding whatever it still sends: the closing handshake. Without
+/// the wait, a peer still writing (a flood) gets a TCP reset that can destroy our close frame,
+/// and its reason, before it reads them.
 pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let sent = tokio::time::timeout_at(deadline, socket.send(Message::Close(Some(frame)))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, socket.recv()).await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+    }
 }
 
 /// The close code and reason for a receive error: too big (1009), invalid UTF-8 (1007),
