@@ -206,15 +206,47 @@ pub struct RoomHandle {
 
 impl RoomHandle {
     /// Splits events into new ones and the number of duplicates (same source id seen before).
+    ///
+    /// With a store, ids are only *looked up* here and remembered after their commit
+    /// ([`RoomHandle::remember`]): "duplicate" is an acknowledgment, so it must never be
+    /// answered for a copy whose first arrival is still on its way to the disk (and may yet
+    /// fail or die with the process). Two copies in flight at once both reach the store,
+    /// whose unique index keeps one and reports the other as a duplicate after the commit.
     fn dedupe(&self, events: Vec<IngestEvent>) -> (Vec<IngestEvent>, usize) {
         let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
         let before = events.len();
-        let fresh: Vec<IngestEvent> = events
-            .into_iter()
-            .filter(|e| e.envelope().id.as_deref().is_none_or(|id| seen.insert(id)))
-            .collect();
+        let fresh: Vec<IngestEvent> = if self.store.is_some() {
+            let mut batch: FxHashSet<&str> = FxHashSet::default();
+            let mut keep = Vec::with_capacity(events.len());
+            for e in &events {
+                keep.push(
+                    e.envelope()
+                        .id
+                        .as_deref()
+                        .is_none_or(|id| !seen.seen.contains(id) && batch.insert(id)),
+                );
+            }
+            let mut keep = keep.into_iter();
+            events
+                .into_iter()
+                .filter(|_| keep.next().unwrap_or(true))
+                .collect()
+        } else {
+            events
+                .into_iter()
+                .filter(|e| e.envelope().id.as_deref().is_none_or(|id| seen.insert(id)))
+                .collect()
+        };
         let dups = before - fresh.len();
         (fresh, dups)
+    }
+
+    /// Remembers committed source ids (with a store; see [`RoomHandle::dedupe`]).
+    fn remember<'a>(&self, ids: impl Iterator<Item = &'a str>) {
+        let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            seen.insert(id);
+        }
     }
 
     /// Takes a batch of validated events for this room: drops duplicates, analyzes comments,
@@ -289,19 +321,17 @@ impl RoomHandle {
                     }
                 })
                 .collect();
-            let appended = match self.append_retrying(store, records).await {
-                Ok(appended) => appended,
-                Err(e) => {
-                    // Not stored: forget the ids, so the source's resend is taken, not
-                    // counted as a duplicate of something we never kept.
-                    self.forget(
-                        arrived
-                            .iter()
-                            .filter_map(|a| a.event.envelope().id.as_deref()),
-                    );
-                    return Err(CommandError::Store(e));
-                }
-            };
+            // Not stored: nothing was remembered, so the source's resend is taken, not
+            // counted as a duplicate of something we never kept.
+            let appended = self
+                .append_retrying(store, records)
+                .await
+                .map_err(CommandError::Store)?;
+            self.remember(
+                arrived
+                    .iter()
+                    .filter_map(|a| a.event.envelope().id.as_deref()),
+            );
             // Resent after a lost ack (e.g. across a crash): already stored, not counted twice.
             if !appended.duplicates.is_empty() {
                 duplicates += appended.duplicates.len();
@@ -361,14 +391,6 @@ impl RoomHandle {
                 }
                 Err(e) => return Err(e),
             }
-        }
-    }
-
-    /// Forgets source ids (events that were not stored after all).
-    fn forget<'a>(&self, ids: impl Iterator<Item = &'a str>) {
-        let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
-        for id in ids {
-            seen.seen.remove(id);
         }
     }
 
