@@ -42,12 +42,20 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address and port; loopback by default so nothing is exposed by accident.
     pub listen: String,
+    /// When set, `GET /metrics` needs this token (`Authorization: Bearer` or `?token=`).
+    pub metrics_token: Option<String>,
+    /// Origins (`https://studio.example.com`) whose pages may open WebSockets and post events
+    /// besides this server's own. Empty (the default): only same-origin browser pages and
+    /// clients that send no `Origin` (sources, scripts) are let in.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             listen: DEFAULT_LISTEN.into(),
+            metrics_token: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -74,6 +82,25 @@ pub struct Limits {
     pub dedupe_ids: usize,
     /// Seconds a client may take to accept one message before it is cut off.
     pub send_timeout_s: u64,
+    /// Open TCP connections (HTTP and WebSocket together). When full, the oldest connection
+    /// that is not a WebSocket is closed to make room; when every one is a WebSocket, the new
+    /// connection is closed.
+    pub max_connections: usize,
+    /// Seconds a new connection may take to send its first request (slowloris).
+    pub handshake_timeout_s: u64,
+    /// Seconds a WebSocket may stay silent (not even a pong) before it is closed with 1001;
+    /// the server pings after half of it.
+    pub idle_timeout_s: u64,
+    /// Events per second one room takes from all its ingest connections and HTTP posts
+    /// together, on average...
+    pub room_events_per_s: u32,
+    /// ...with bursts up to this many; a frame beyond it is refused (`rate_limited`, with
+    /// `retry_after_ms`), and the connection stays open.
+    pub room_events_burst: u32,
+    /// Seconds ingest keeps retrying a store that cannot write (disk full, I/O errors) before
+    /// it refuses the frame with `store_unavailable`; meanwhile the connection waits
+    /// (backpressure).
+    pub store_retry_s: u64,
 }
 
 impl Default for Limits {
@@ -86,6 +113,12 @@ impl Default for Limits {
             frames_per_s: 500,
             dedupe_ids: 100_000,
             send_timeout_s: 10,
+            max_connections: 4096,
+            handshake_timeout_s: 10,
+            idle_timeout_s: 60,
+            room_events_per_s: 20_000,
+            room_events_burst: 100_000,
+            store_retry_s: 5,
         }
     }
 }
@@ -102,6 +135,10 @@ pub struct RoomConfig {
     pub ingest_token: Option<String>,
     /// When set, overlay, console and report must present this token.
     pub view_token: Option<String>,
+    /// When set, the console (`role=console`, the only role that sends commands) needs this
+    /// token and the view token no longer opens it; the console token also opens everything
+    /// the view token does.
+    pub console_token: Option<String>,
     /// The catalog, in the order the products are planned to be pitched.
     pub products: Vec<Product>,
     /// Extra domain words for segmentation in this room (brand names, slang of the community).

@@ -127,6 +127,10 @@ impl Dedupe {
         }
     }
 
+    fn contains(&self, id: &str) -> bool {
+        self.seen.contains(&self.key.hash_one(id))
+    }
+
     /// True when the id is new (and remembers it).
     fn insert(&mut self, id: &str) -> bool {
         let hash = self.key.hash_one(id);
@@ -143,6 +147,55 @@ impl Dedupe {
     }
 }
 
+/// A token bucket: `rate` per second, at most `burst` saved up.
+#[derive(Debug)]
+pub struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub fn new(rate: u32, burst: u32) -> Bucket {
+        Bucket {
+            tokens: f64::from(burst),
+            rate: f64::from(rate.max(1)),
+            burst: f64::from(burst.max(1)),
+            last: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self) {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+    }
+
+    /// Takes `n` whatever the balance (it may go negative: the debt is paid back by waiting);
+    /// true while the balance is not negative.
+    pub fn take(&mut self, n: f64) -> bool {
+        self.refill();
+        self.tokens -= n;
+        self.tokens >= 0.0
+    }
+
+    /// Takes `n` only if there are that many (a request larger than the burst: when the
+    /// bucket is full, going into debt); otherwise how many milliseconds until there are.
+    pub fn try_take(&mut self, n: f64) -> Result<(), u64> {
+        self.refill();
+        let need = n.min(self.burst);
+        if self.tokens >= need {
+            self.tokens -= n;
+            Ok(())
+        } else {
+            let missing = need - self.tokens;
+            Err(((missing / self.rate) * 1000.0).ceil().max(1.0) as u64)
+        }
+    }
+}
+
 /// What the rest of the server holds of a room.
 #[derive(Debug)]
 pub struct RoomHandle {
@@ -150,11 +203,17 @@ pub struct RoomHandle {
     pub name: String,
     pub ingest_token: Option<String>,
     pub view_token: Option<String>,
+    /// Opens the console role (commands); without it the view token does.
+    pub console_token: Option<String>,
     pub push: Arc<Push>,
     /// The store session, when the server keeps one.
     pub store: Option<RoomStore>,
     tx: mpsc::Sender<RoomInput>,
     dedupe: Mutex<Dedupe>,
+    /// The room's ingest rate budget (all connections together).
+    rate: Mutex<Bucket>,
+    /// How long ingest retries a store that cannot write.
+    store_retry: Duration,
     pitching: watch::Receiver<Option<Arc<str>>>,
     analyzer: Arc<Analyzer>,
     catalog: Arc<RoomCatalog>,
@@ -165,15 +224,47 @@ pub struct RoomHandle {
 
 impl RoomHandle {
     /// Splits events into new ones and the number of duplicates (same source id seen before).
+    ///
+    /// With a store, ids are only *looked up* here and remembered after their commit
+    /// ([`RoomHandle::remember`]): "duplicate" is an acknowledgment, so it must never be
+    /// answered for a copy whose first arrival is still on its way to the disk (and may yet
+    /// fail or die with the process). Two copies in flight at once both reach the store,
+    /// whose unique index keeps one and reports the other as a duplicate after the commit.
     fn dedupe(&self, events: Vec<IngestEvent>) -> (Vec<IngestEvent>, usize) {
         let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
         let before = events.len();
-        let fresh: Vec<IngestEvent> = events
-            .into_iter()
-            .filter(|e| e.envelope().id.as_deref().is_none_or(|id| seen.insert(id)))
-            .collect();
+        let fresh: Vec<IngestEvent> = if self.store.is_some() {
+            let mut batch: FxHashSet<&str> = FxHashSet::default();
+            let mut keep = Vec::with_capacity(events.len());
+            for e in &events {
+                keep.push(
+                    e.envelope()
+                        .id
+                        .as_deref()
+                        .is_none_or(|id| !seen.contains(id) && batch.insert(id)),
+                );
+            }
+            let mut keep = keep.into_iter();
+            events
+                .into_iter()
+                .filter(|_| keep.next().unwrap_or(true))
+                .collect()
+        } else {
+            events
+                .into_iter()
+                .filter(|e| e.envelope().id.as_deref().is_none_or(|id| seen.insert(id)))
+                .collect()
+        };
         let dups = before - fresh.len();
         (fresh, dups)
+    }
+
+    /// Remembers committed source ids (with a store; see [`RoomHandle::dedupe`]).
+    fn remember<'a>(&self, ids: impl Iterator<Item = &'a str>) {
+        let mut seen = self.dedupe.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            seen.insert(id);
+        }
     }
 
     /// Takes a batch of validated events for this room: drops duplicates, analyzes comments,
@@ -248,11 +339,17 @@ impl RoomHandle {
                     }
                 })
                 .collect();
-            let appended = store
-                .handle
-                .append(records)
+            // Not stored: nothing was remembered, so the source's resend is taken, not
+            // counted as a duplicate of something we never kept.
+            let appended = self
+                .append_retrying(store, records)
                 .await
                 .map_err(CommandError::Store)?;
+            self.remember(
+                arrived
+                    .iter()
+                    .filter_map(|a| a.event.envelope().id.as_deref()),
+            );
             // Resent after a lost ack (e.g. across a crash): already stored, not counted twice.
             if !appended.duplicates.is_empty() {
                 duplicates += appended.duplicates.len();
@@ -271,11 +368,61 @@ impl RoomHandle {
                 .get_or_create(&metrics::event(&self.id, a.event.kind()))
                 .inc();
         }
-        self.submit(arrived).await?;
+        match self.submit(arrived).await {
+            Ok(()) => {}
+            // Committed already (an ack means durable): the room closing cannot undo that.
+            Err(CommandError::Closed) if self.store.is_some() => {}
+            Err(e) => return Err(e),
+        }
         Ok(Ingested {
             accepted,
             duplicates,
         })
+    }
+
+    /// Appends to the store, retrying a store that cannot write (disk full, I/O errors) for
+    /// up to `store_retry_s`: meanwhile this ingest waits, and so does its connection
+    /// (backpressure). Errors that retrying cannot fix (closed, unknown session) return at once.
+    async fn append_retrying(
+        &self,
+        store: &RoomStore,
+        records: Vec<Record>,
+    ) -> Result<crate::store::Appended, StoreError> {
+        let deadline = Instant::now() + self.store_retry;
+        let mut wait = Duration::from_millis(50);
+        let mut warned = false;
+        loop {
+            match store.handle.append(records.clone()).await {
+                Ok(appended) => {
+                    if warned {
+                        tracing::info!(room = %self.id, "the store writes again");
+                    }
+                    return Ok(appended);
+                }
+                Err(e @ StoreError::Sql(_)) if Instant::now() + wait < deadline => {
+                    if !warned {
+                        tracing::warn!(room = %self.id, error = %e, "the store cannot write; ingest waits and retries");
+                        warned = true;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes `n` events from the room's rate budget; `Err(ms)` (how long until there is room
+    /// again) when the room is over its rate, and then nothing is taken.
+    pub fn take_rate(&self, n: usize) -> Result<(), u64> {
+        let mut bucket = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        bucket.try_take(n as f64)
+    }
+
+    /// Gives back what [`RoomHandle::take_rate`] took (the frame was refused after all).
+    pub fn refund_rate(&self, n: usize) {
+        let mut bucket = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        bucket.tokens = (bucket.tokens + n as f64).min(bucket.burst);
     }
 
     /// The viewer pseudonym the room counts by: the store's keyed hash (stable across
@@ -412,6 +559,7 @@ impl Rooms {
             name: config.name.clone(),
             ingest_token: config.ingest_token.clone().filter(|t| !t.is_empty()),
             view_token: config.view_token.clone().filter(|t| !t.is_empty()),
+            console_token: config.console_token.clone().filter(|t| !t.is_empty()),
             push: push.clone(),
             store: store.clone(),
             tx,
@@ -420,6 +568,11 @@ impl Rooms {
             metrics: self.shared.metrics.clone(),
             pseudonym: self.shared.pseudonym.clone(),
             dedupe: Mutex::new(Dedupe::new(self.shared.limits.dedupe_ids)),
+            rate: Mutex::new(Bucket::new(
+                self.shared.limits.room_events_per_s,
+                self.shared.limits.room_events_burst,
+            )),
+            store_retry: Duration::from_secs(self.shared.limits.store_retry_s),
             pitching: pitching_rx,
         });
         match self.shared.rooms.entry(handle.id.clone()) {

@@ -22,6 +22,11 @@ pub struct EventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClientLabels {
     pub room: String,
     pub role: String,
@@ -46,6 +51,14 @@ pub struct Metrics {
     pub lagged: Family<RoomLabel, Counter>,
     /// Connections closed by the server for abuse, by reason.
     pub closed: Family<EventLabels, Counter>,
+    /// Open TCP connections (HTTP and WebSocket).
+    pub connections: Gauge,
+    /// Connections the gate closed or turned away, by reason (`evicted`, `over_capacity`,
+    /// `handshake_timeout`, `idle_timeout`).
+    pub connections_dropped: Family<ReasonLabel, Counter>,
+    /// Ingest frames refused because the room was over its rate (`rate_limited`) or the store
+    /// could not write (`store_unavailable`), by room.
+    pub refused: Family<EventLabels, Counter>,
     /// Store rows committed, records dropped (never acked events: cues, actions), batches queued.
     store_committed: Counter,
     store_dropped: Counter,
@@ -97,6 +110,24 @@ impl Metrics {
             "Connections closed for abuse",
             closed.clone(),
         );
+        let connections = Gauge::default();
+        let connections_dropped = Family::<ReasonLabel, Counter>::default();
+        let refused = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "connections",
+            "Open TCP connections (HTTP and WebSocket)",
+            connections.clone(),
+        );
+        registry.register(
+            "connections_dropped",
+            "Connections closed or turned away by the connection gate or the idle timeout",
+            connections_dropped.clone(),
+        );
+        registry.register(
+            "frames_refused",
+            "Ingest frames refused whole (room over its rate, store unavailable)",
+            refused.clone(),
+        );
         let store_committed = Counter::default();
         let store_dropped = Counter::default();
         let store_queue = Gauge::default();
@@ -125,6 +156,9 @@ impl Metrics {
             cues,
             lagged,
             closed,
+            connections,
+            connections_dropped,
+            refused,
             store_committed,
             store_dropped,
             store_queue,
@@ -138,6 +172,15 @@ impl Metrics {
         self.store_dropped
             .inc_by(dropped.saturating_sub(self.store_dropped.get()));
         self.store_queue.set(queued as i64);
+    }
+
+    /// Counts a connection closed or turned away by the gate or an idle timeout.
+    pub fn dropped(&self, reason: &str) {
+        self.connections_dropped
+            .get_or_create(&ReasonLabel {
+                reason: reason.into(),
+            })
+            .inc();
     }
 
     /// The Prometheus text format.

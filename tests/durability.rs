@@ -41,6 +41,12 @@ fn rand_suffix() -> u128 {
 
 /// Starts the binary on port 0 and returns it with its address (read from stderr).
 fn serve(dir: &Path) -> (Child, String) {
+    let (child, addr, _) = serve_logged(dir);
+    (child, addr)
+}
+
+/// [`serve`] with tracing at debug, every stderr line kept.
+fn serve_logged(dir: &Path) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
     let config = dir.join("livecue.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_livecue"))
@@ -48,14 +54,21 @@ fn serve(dir: &Path) -> (Child, String) {
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.join("data"))
+        .env("RUST_LOG", "debug")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .expect("livecue starts");
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let keep = log.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut log) = keep.lock() {
+                log.push_str(&line);
+                log.push('\n');
+            }
             if let Some(rest) = line.split("serving on http://").nth(1) {
                 let addr = rest.split('/').next().unwrap_or_default().to_owned();
                 let _ = tx.send(addr);
@@ -65,7 +78,7 @@ fn serve(dir: &Path) -> (Child, String) {
     let addr = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the server says where it listens");
-    (child, addr)
+    (child, addr, log)
 }
 
 fn batch(from: usize, n: usize) -> Value {
@@ -183,16 +196,21 @@ async fn acknowledged_events_survive_sigkill_and_resends_are_not_counted_twice()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn personal_data_never_reaches_the_database_the_report_or_the_room_stream() {
+async fn personal_data_never_reaches_the_database_logs_metrics_reports_or_pages() {
     let dir = temp_dir("masking");
-    let (mut child, addr) = serve(&dir);
+    let (mut child, addr, log) = serve_logged(&dir);
     let (mut ws, _) = connect_async(format!("ws://{addr}/ws/ingest?room=r1"))
         .await
         .unwrap();
+    // A raw viewer id and display name, a phone number and a WeChat id, in every field a
+    // source can put them.
     let frame = json!([
-        {"type":"comment","id":"p1","user":"u1","text":"加我微信 lily_2024 领券"},
-        {"type":"comment","id":"p2","user":"u2","text":"电话13912345678 羽绒服还有吗"},
-        {"type":"comment","id":"p3","user":"u3","text":"寄到人民路12号3栋2单元"}
+        {"type":"comment","id":"p1","user":"viewer-raw-8842","name":"王小明13700001111","text":"加我微信 lily_2024 领券"},
+        {"type":"comment","id":"p2","user":"viewer-raw-8842","text":"电话13912345678 羽绒服还有吗"},
+        {"type":"comment","id":"p3","user":"u3","text":"寄到人民路12号3栋2单元"},
+        {"type":"comment","id":"p4","user":"u4","text":"vx: lily_2024 手机 139-1234-5678"},
+        {"type":"gift","id":"p5","user":"viewer-raw-8842","name":"王小明13700001111","gift":"小心心","count":1},
+        {"type":"order","id":"p6","user":"viewer-raw-8842","product":"1","amount":399.0}
     ]);
     ws.send(Message::Text(frame.to_string().into()))
         .await
@@ -202,8 +220,16 @@ async fn personal_data_never_reaches_the_database_the_report_or_the_room_stream(
         .unwrap()
         .unwrap()
         .unwrap();
-    assert!(ack.to_text().unwrap().contains("\"accepted\":3"), "{ack}");
-    let secrets = ["lily_2024", "13912345678", "人民路12号"];
+    assert!(ack.to_text().unwrap().contains("\"accepted\":6"), "{ack}");
+    let secrets = [
+        "viewer-raw-8842",
+        "王小明",
+        "13700001111",
+        "lily_2024",
+        "13912345678",
+        "139-1234-5678",
+        "人民路12号",
+    ];
     // The room stream (what the pages show).
     let (mut room, _) = connect_async(format!("ws://{addr}/ws/room/r1?role=console&token=v"))
         .await
@@ -213,38 +239,75 @@ async fn personal_data_never_reaches_the_database_the_report_or_the_room_stream(
         .unwrap()
         .unwrap()
         .unwrap();
-    let snapshot = snapshot.to_text().unwrap().to_owned();
+    let mut shown = snapshot.to_text().unwrap().to_owned();
     assert!(
-        snapshot.contains("羽绒服还有吗"),
-        "the comment is there: {snapshot}"
+        shown.contains("羽绒服还有吗"),
+        "the comment is there: {shown}"
     );
-    for report_format in ["json", "html", "csv"] {
-        let response = get(
-            &addr,
-            &format!("/api/rooms/r1/report?format={report_format}&token=v"),
-        );
-        for secret in secrets {
-            assert!(
-                !response.contains(secret),
-                "{secret} in the {report_format} report"
-            );
+    // And the live messages that follow (stats carry recent comments).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        room.next(),
+    )
+    .await
+    {
+        if let Message::Text(t) = m {
+            shown.push_str(&t);
         }
     }
-    for secret in secrets {
-        assert!(!snapshot.contains(secret), "{secret} in the room stream");
+    let mut looked = vec![("room stream".to_owned(), shown)];
+    for report_format in ["json", "html", "csv"] {
+        looked.push((
+            format!("{report_format} report"),
+            get(
+                &addr,
+                &format!("/api/rooms/r1/report?format={report_format}&token=v"),
+            ),
+        ));
+    }
+    for table in ["minutes", "cues", "products", "questions"] {
+        looked.push((
+            format!("csv {table}"),
+            get(
+                &addr,
+                &format!("/api/rooms/r1/report?format=csv&table={table}&token=v"),
+            ),
+        ));
+    }
+    for page in [
+        "/",
+        "/overlay?room=r1&token=v",
+        "/console?room=r1&token=v",
+        "/metrics",
+    ] {
+        looked.push((page.to_owned(), get(&addr, page)));
     }
     child.kill().unwrap();
     let _ = child.wait();
+    let logged = log.lock().unwrap().clone();
+    assert!(
+        logged.contains("DEBUG") || logged.contains("serving"),
+        "the log was captured"
+    );
+    looked.push(("the server's log (debug)".to_owned(), logged));
     for entry in std::fs::read_dir(dir.join("data")).unwrap().flatten() {
         let bytes = std::fs::read(entry.path()).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+        looked.push((
+            format!("{:?}", entry.file_name()),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    for (what, text) in &looked {
         for secret in secrets {
-            assert!(
-                !text.contains(secret),
-                "{secret} in {:?}",
-                entry.file_name()
-            );
+            assert!(!text.contains(secret), "{secret} in {what}");
         }
     }
+    eprintln!(
+        "privacy: {} places searched ({} bytes) for {} secrets, none found",
+        looked.len(),
+        looked.iter().map(|(_, t)| t.len()).sum::<usize>(),
+        secrets.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,4 +1,10 @@
 //! Tokens: `Authorization: Bearer T` or `?token=T`, checked before any room data is sent.
+//!
+//! Three doors per room: ingest (`ingest_token`), view (`view_token`: overlay, pages, report)
+//! and console (`console_token`: the role that sends commands; without one, the view token
+//! opens it as before). Tokens are compared in constant time, lengths included: both sides
+//! are hashed (SHA-256) and the digests compared with `subtle`, so neither the response time
+//! nor an early exit tells how much of a guess was right.
 
 use std::sync::Arc;
 
@@ -13,6 +19,8 @@ use crate::live::RoomHandle;
 pub enum Door {
     Ingest,
     View,
+    /// The console role: commands.
+    Console,
 }
 
 /// Why a request for a room was refused; answered before any room data.
@@ -49,11 +57,21 @@ pub fn authorize(
     let Some(handle) = app.rooms.get(room) else {
         return Err(Refused::UnknownRoom(room.into()));
     };
-    let (required, what) = match door {
-        Door::Ingest => (handle.ingest_token.as_deref(), "ingest"),
-        Door::View => (handle.view_token.as_deref(), "view"),
+    let (open, what) = match door {
+        Door::Ingest => (allows(handle.ingest_token.as_deref(), token), "ingest"),
+        // The console token opens everything the view token does.
+        Door::View => (
+            allows(handle.view_token.as_deref(), token)
+                || (handle.console_token.is_some()
+                    && allows(handle.console_token.as_deref(), token)),
+            "view",
+        ),
+        Door::Console => match handle.console_token.as_deref() {
+            Some(required) => (allows(Some(required), token), "console"),
+            None => (allows(handle.view_token.as_deref(), token), "view"),
+        },
     };
-    if !allows(required, token) {
+    if !open {
         return Err(Refused::Unauthorized {
             room: room.into(),
             door: what,
@@ -85,13 +103,13 @@ pub fn allows(required: Option<&str>, presented: Option<&str>) -> bool {
     }
 }
 
-/// Compares without stopping at the first difference, so response time does not reveal how
-/// much of a guessed token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares in time that depends on neither the contents nor the lengths: both are hashed to
+/// 32 bytes first, then compared without an early exit.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.as_slice().ct_eq(b.as_slice()).into()
 }
 
 #[cfg(test)]
@@ -108,5 +126,8 @@ mod tests {
         assert!(allows(Some("s3cret"), Some("s3cret")));
         assert!(!allows(Some("s3cret"), Some("s3cre")));
         assert!(!allows(Some("s3cret"), None));
+        assert!(!allows(Some("s3cret"), Some("s3cret ")));
+        assert!(!allows(Some(""), Some("x")));
+        assert!(constant_time_eq(b"", b""));
     }
 }

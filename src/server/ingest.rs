@@ -3,23 +3,27 @@
 //! Both parse with [`crate::ingest::parse_frame`], check each event's room and token, drop
 //! duplicates, queue the rest for the room (waiting when the room is busy) and answer every
 //! frame with an ack. A frame that cannot be read gets an error reply; neither closes the
-//! connection. Only abuse does: a message over the size limit (1009) or a client past its
-//! rate limit (1008), each with a reason.
+//! connection. A frame the room cannot take now (the room over its rate, the store unable to
+//! write) is refused whole with `rate_limited` or `store_unavailable` and `retry_after_ms`;
+//! the connection stays open and the source resends. Only abuse closes: a message over the
+//! size limit (1009), invalid UTF-8 (1007), a client past its own rate limit (1008), or
+//! silence past `idle_timeout_s` (1001), each with a reason.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
 
+use super::gate::Ticket;
 use super::{App, auth, close, error_response};
 use crate::ingest::{IngestEvent, parse_frame};
-use crate::live::{RoomHandle, now_ms};
+use crate::live::{Bucket, CommandError, RoomHandle, now_ms};
 use crate::metrics;
 use crate::wire::{Ack, ErrorReply, Rejected};
 
@@ -39,6 +43,7 @@ pub async fn websocket(
     State(app): State<App>,
     Query(query): Query<IngestQuery>,
     headers: HeaderMap,
+    ticket: Option<Extension<Ticket>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let token = auth::presented(&headers, query.token.as_deref()).map(str::to_owned);
@@ -49,38 +54,10 @@ pub async fn websocket(
         },
         None => None,
     };
-    let limit = app.rooms.limits().max_frame_bytes;
-    ws.max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket| connection(app, socket, Source { room, token }))
-}
-
-/// Token bucket: `rate` per second, at most `burst` saved up.
-struct Bucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(rate: u32, burst: u32) -> Bucket {
-        Bucket {
-            tokens: f64::from(burst),
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            last: Instant::now(),
-        }
-    }
-
-    fn take(&mut self, n: usize) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
-        self.last = now;
-        self.tokens -= n as f64;
-        self.tokens >= 0.0
-    }
+    let run = app.clone();
+    super::upgrade(&app, ws, ticket, move |socket| {
+        connection(run, socket, Source { room, token })
+    })
 }
 
 async fn connection(app: App, mut socket: WebSocket, source: Source) {
@@ -88,14 +65,23 @@ async fn connection(app: App, mut socket: WebSocket, source: Source) {
     let mut frames = Bucket::new(limits.frames_per_s, limits.frames_per_s.saturating_mul(2));
     let mut events = Bucket::new(limits.events_per_s, limits.events_burst);
     let label = source.room.as_ref().map_or("-", |r| &r.id).to_owned();
+    let send_timeout = Duration::from_secs(limits.send_timeout_s.max(1));
+    let mut idle = super::Idle::new(limits.idle_timeout_s);
     loop {
         let message = tokio::select! {
             () = app.cancel.cancelled() => {
                 close(&mut socket, 1001, "server shutting down").await;
                 return;
             }
+            () = idle.wait() => {
+                if !idle.ping(&app, &mut socket, send_timeout).await {
+                    return;
+                }
+                continue;
+            }
             m = socket.recv() => m,
         };
+        idle.heard();
         let message = match message {
             None => return,
             Some(Ok(m)) => m,
@@ -110,7 +96,8 @@ async fn connection(app: App, mut socket: WebSocket, source: Source) {
                 return;
             }
         };
-        if matches!(message, Message::Text(_) | Message::Binary(_)) && !frames.take(1) {
+        // Every frame counts, pings included: a ping flood is a flood.
+        if !matches!(message, Message::Close(_)) && !frames.take(1.0) {
             let reason = format!("rate limit: more than {} frames/s", limits.frames_per_s);
             abuse(&app, &mut socket, &label, reason).await;
             return;
@@ -118,7 +105,7 @@ async fn connection(app: App, mut socket: WebSocket, source: Source) {
         let (reply, over) = match message {
             Message::Text(text) => {
                 let (reply, count) = handle_frame(&app, &source, text.as_str()).await;
-                (reply, !events.take(count))
+                (reply, !events.take(count as f64))
             }
             Message::Binary(_) => (
                 ErrorReply::new("binary_not_supported", "send events as JSON text frames")
@@ -128,7 +115,9 @@ async fn connection(app: App, mut socket: WebSocket, source: Source) {
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Close(_) => return,
         };
-        if socket.send(Message::Text(reply.into())).await.is_err() {
+        let sent =
+            tokio::time::timeout(send_timeout, socket.send(Message::Text(reply.into()))).await;
+        if !matches!(sent, Ok(Ok(()))) {
             return;
         }
         // The frame's events were accepted and acked above; only then is the flood stopped.
@@ -155,12 +144,7 @@ async fn abuse(app: &App, socket: &mut WebSocket, room: &str, reason: String) {
         .get_or_create(&metrics::event(room, "rate_limit"))
         .inc();
     tracing::info!(room, %reason, "closing an ingest connection");
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: 1008,
-            reason: reason.into(),
-        })))
-        .await;
+    close(socket, 1008, &reason).await;
 }
 
 /// Handles one frame; returns the reply and how many events it held.
@@ -181,8 +165,44 @@ async fn handle_frame(app: &App, source: &Source, text: &str) -> (String, usize)
                 .into_iter()
                 .map(|r| r.map_err(|e| e.to_string()))
                 .collect();
-            let ack = accept(app, source, items).await;
-            (serde_json::to_string(&ack).unwrap_or_default(), count)
+            let reply = match accept(app, source, items).await {
+                Ok(ack) => serde_json::to_string(&ack).unwrap_or_default(),
+                Err(refusal) => refusal.to_json(),
+            };
+            (reply, count)
+        }
+    }
+}
+
+/// A frame refused whole: nothing in it was taken; the source should resend it after
+/// `retry_after_ms`.
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after_ms: u64,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: String, retry_after_ms: u64) -> Refusal {
+        Refusal {
+            kind: "error",
+            code,
+            message,
+            retry_after_ms,
+        }
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.code {
+            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -190,8 +210,13 @@ async fn handle_frame(app: &App, source: &Source, text: &str) -> (String, usize)
 /// An event and its index in the frame (for rejections).
 type Indexed = (usize, IngestEvent);
 
-/// Routes parsed events to their rooms, dedupes, queues; builds the ack.
-async fn accept(app: &App, source: &Source, items: Vec<Result<IngestEvent, String>>) -> Ack {
+/// Routes parsed events to their rooms, takes them from each room's rate budget, dedupes,
+/// stores and queues; builds the ack. `Err` when the frame is refused whole.
+async fn accept(
+    app: &App,
+    source: &Source,
+    items: Vec<Result<IngestEvent, String>>,
+) -> Result<Ack, Refusal> {
     let now = now_ms();
     let mut rejected = Vec::new();
     let mut by_room: Vec<(Arc<RoomHandle>, Vec<Indexed>)> = Vec::new();
@@ -219,7 +244,29 @@ async fn accept(app: &App, source: &Source, items: Vec<Result<IngestEvent, Strin
             },
         }
     }
-    let (mut accepted, mut duplicates) = (0, 0);
+    // Every room of the frame must have room in its rate budget, or none is charged.
+    for (i, (room, events)) in by_room.iter().enumerate() {
+        if let Err(retry) = room.take_rate(events.len()) {
+            for (earlier, events) in &by_room[..i] {
+                earlier.refund_rate(events.len());
+            }
+            app.rooms
+                .metrics()
+                .refused
+                .get_or_create(&metrics::event(&room.id, "rate_limited"))
+                .inc();
+            return Err(Refusal::new(
+                "rate_limited",
+                format!(
+                    "room {} takes at most {} events/s; nothing in this frame was taken, resend it later",
+                    room.id,
+                    app.rooms.limits().room_events_per_s
+                ),
+                retry,
+            ));
+        }
+    }
+    let (mut accepted, mut duplicates, mut unstored) = (0, 0, 0);
     for (room, events) in by_room {
         let (indexes, events): (Vec<usize>, Vec<IngestEvent>) = events.into_iter().unzip();
         match room.ingest(events, now).await {
@@ -230,6 +277,14 @@ async fn accept(app: &App, source: &Source, items: Vec<Result<IngestEvent, Strin
             Err(e) => {
                 // Not stored or the room is closing: say so per event, never claim them.
                 tracing::warn!(room = %room.id, error = %e, "events not accepted");
+                if matches!(e, CommandError::Store(_)) {
+                    unstored += indexes.len();
+                    app.rooms
+                        .metrics()
+                        .refused
+                        .get_or_create(&metrics::event(&room.id, "store_unavailable"))
+                        .inc();
+                }
                 rejected.extend(indexes.into_iter().map(|index| Rejected {
                     index,
                     error: format!("not accepted: {e}"),
@@ -237,7 +292,16 @@ async fn accept(app: &App, source: &Source, items: Vec<Result<IngestEvent, Strin
             }
         }
     }
-    Ack::new(accepted, duplicates, rejected)
+    if unstored > 0 && accepted == 0 && duplicates == 0 && unstored == rejected.len() {
+        return Err(Refusal::new(
+            "store_unavailable",
+            "the store cannot write (disk full or failing); nothing in this frame was stored, \
+             resend it later"
+                .into(),
+            1000,
+        ));
+    }
+    Ok(Ack::new(accepted, duplicates, rejected))
 }
 
 /// The room an event goes to, checking the token when the connection names no room.
@@ -269,18 +333,30 @@ pub struct TokenQuery {
     pub token: Option<String>,
 }
 
-/// `POST /api/rooms/R/events`: a JSON array, one object, or NDJSON (one object a line).
+/// `POST /api/rooms/R/events`: a JSON array, one object, or NDJSON (one object a line). The
+/// token is checked before the body is read.
 pub async fn http(
     State(app): State<App>,
     Path(room): Path<String>,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let token = auth::presented(&headers, query.token.as_deref()).map(str::to_owned);
     let handle = match auth::authorize(&app, &room, token.as_deref(), auth::Door::Ingest) {
         Ok(handle) => handle,
         Err(refused) => return refused.into_response(),
+    };
+    let limit = app.rooms.limits().max_body_bytes;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(_) => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_big",
+                format!("the body is over {limit} bytes (or was cut short)"),
+            );
+        }
     };
     let Ok(text) = std::str::from_utf8(&body) else {
         return error_response(
@@ -322,6 +398,20 @@ pub async fn http(
             Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
         }
     };
-    let ack = accept(&app, &source, items).await;
-    (StatusCode::OK, Json(ack)).into_response()
+    match accept(&app, &source, items).await {
+        Ok(ack) => (StatusCode::OK, Json(ack)).into_response(),
+        Err(refusal) => {
+            let retry_s = refusal.retry_after_ms.div_ceil(1000).max(1);
+            let mut response = (
+                refusal.status(),
+                [(header::CONTENT_TYPE, "application/json")],
+                refusal.to_json(),
+            )
+                .into_response();
+            if let Ok(v) = retry_s.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
 }

@@ -1,14 +1,22 @@
 //! The server: one port, axum routes, the rooms behind them, graceful shutdown.
 //!
 //! [`run`] takes a bound listener (tests bind port 0), the configuration and a shutdown
-//! future. On shutdown it stops accepting, tells every WebSocket to close with 1001 "going
-//! away", stops the room tasks and waits for them (at most [`SHUTDOWN_DEADLINE`]).
+//! future. Connections come through the [`gate`] (connection cap, handshake timeout). On
+//! shutdown it stops accepting, lets every WebSocket finish the frame in hand and close with
+//! 1001 "going away", then stops the room tasks, all within [`SHUTDOWN_DEADLINE`]; the store
+//! flushes last (within another [`SHUTDOWN_DEADLINE`]).
+//!
+//! Every request passes [`front`] first: it marks the connection's first request for the
+//! gate, and refuses cross-origin WebSocket upgrades and posts (a page elsewhere must not
+//! drive a console or feed a room through a visitor's browser); no CORS headers are ever
+//! sent, so cross-origin reads stay closed too.
 //!
 //! Routes (PROTOCOL.md): `/`, `/overlay`, `/console`, `/healthz`, `/metrics`,
 //! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`, `/api/rooms/{room}/report`.
 
 mod auth;
 mod demo_feed;
+mod gate;
 mod ingest;
 mod pages;
 mod report;
@@ -19,19 +27,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use axum::{Extension, Router};
+use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::analyze::Analyzer;
-use crate::config::Config;
+use crate::config::{Config, ServerConfig};
 use crate::lexicon::Lexicons;
 use crate::live::{RoomStore, Rooms, now_ms};
 use crate::metrics::Metrics;
@@ -63,6 +74,10 @@ pub struct App {
     pub store: Option<Store>,
     /// The rooms' platform sources and their health.
     pub sources: Arc<Sources>,
+    /// `[server]`: the metrics token and the allowed origins.
+    pub server: Arc<ServerConfig>,
+    /// WebSocket connection tasks, so shutdown can wait for them to finish their frame.
+    pub connections: TaskTracker,
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully.
@@ -87,14 +102,18 @@ pub async fn run(
     }
     config.validate()?;
 
+    // Shutdown in phases: `cancel` stops connections, sources and the demo feed; once the
+    // connections have finished the frames in hand, `stop_rooms` stops the room tasks.
     let cancel = CancellationToken::new();
+    let stop_rooms = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let connections = TaskTracker::new();
     let metrics = Arc::new(Metrics::new());
     let rooms = Rooms::new(
         Arc::new(analyzer),
         metrics.clone(),
         config.limits.clone(),
-        cancel.clone(),
+        stop_rooms.clone(),
         tracker.clone(),
     );
     let store = match &options.data_dir {
@@ -145,29 +164,57 @@ pub async fn run(
     let app = App {
         rooms: rooms.clone(),
         cancel: cancel.clone(),
-        metrics,
+        metrics: metrics.clone(),
         store: store.clone(),
         sources: sources.clone(),
+        server: Arc::new(config.server.clone()),
+        connections: connections.clone(),
     };
-    let router = router(app, config.limits.max_body_bytes).merge(sources.router());
+    let router = router(app)
+        .merge(sources.router())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(config.server.clone()),
+            front,
+        ));
     let addr = listener.local_addr().ok();
-    tracing::info!(?addr, rooms = config.rooms.len(), "serving");
-    let listener = listener.tap_io(|tcp| {
-        // Acks and cues are small and latency-bound: never wait to coalesce them.
-        let _ = tcp.set_nodelay(true);
-    });
+    let cap = connection_cap(config.limits.max_connections);
+    tracing::info!(
+        ?addr,
+        rooms = config.rooms.len(),
+        max_connections = cap,
+        "serving"
+    );
+    let gate = gate::Gate::new(
+        cap,
+        Duration::from_secs(config.limits.handshake_timeout_s.max(1)),
+        metrics,
+    );
+    let listener = gate::GateListener::new(listener, gate);
     let stopping = cancel.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            stopping.cancel();
-        })
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<gate::Ticket>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        stopping.cancel();
+    })
+    .await
+    .context("serving")?;
     cancel.cancel();
+    let deadline = Instant::now() + SHUTDOWN_DEADLINE;
+    // In-flight frames are finished and acked (their events committed) before the rooms stop.
+    connections.close();
+    if tokio::time::timeout_at(deadline, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections did not finish within {SHUTDOWN_DEADLINE:?}");
+    }
+    stop_rooms.cancel();
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait())
+    if tokio::time::timeout_at(deadline, tracker.wait())
         .await
         .is_err()
     {
@@ -198,8 +245,154 @@ pub async fn run(
     Ok(())
 }
 
+/// `max_connections`, lowered to what the open-file limit allows (each connection is one
+/// descriptor; the store, the log and the listener need a few more).
+fn connection_cap(configured: usize) -> usize {
+    match gate::open_file_limit() {
+        Some(files) if (files as usize) < configured.saturating_add(64) => {
+            let cap = (files as usize).saturating_sub(64).max(16);
+            tracing::warn!(
+                configured,
+                open_files = files,
+                cap,
+                "max_connections lowered to fit the open-file limit (raise it with ulimit -n)"
+            );
+            cap
+        }
+        _ => configured,
+    }
+}
+
+/// Runs before every route: tells the gate a request arrived (the handshake deadline no
+/// longer applies), hands the connection's ticket to the WebSocket handlers, and refuses
+/// cross-origin upgrades and writes with `403 forbidden_origin`.
+async fn front(
+    State(server): State<Arc<ServerConfig>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(ticket)) = request.extensions().get::<ConnectInfo<gate::Ticket>>() {
+        let ticket = ticket.clone();
+        ticket.request();
+        request.extensions_mut().insert(ticket);
+    }
+    let headers = request.headers();
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
+    if (upgrade || writes) && !origin_allowed(headers, &server.allowed_origins) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "this origin may not open WebSockets or post here (see [server] allowed_origins)",
+        );
+    }
+    next.run(request).await
+}
+
+/// No `Origin` (not a browser: sources, scripts), the server's own origin (its `Host`), or
+/// one of `allowed`.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/');
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+}
+
+/// Upgrades to a WebSocket with the frame size limit, marks the connection a WebSocket for
+/// the gate, and tracks the connection's task so shutdown can wait for it.
+pub fn upgrade<F, Fut>(
+    app: &App,
+    ws: WebSocketUpgrade,
+    ticket: Option<Extension<gate::Ticket>>,
+    run: F,
+) -> Response
+where
+    F: FnOnce(WebSocket) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if let Some(Extension(ticket)) = &ticket {
+        ticket.upgraded();
+    }
+    let limit = app.rooms.limits().max_frame_bytes;
+    let connections = app.connections.clone();
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connections.track_future(run(socket)))
+}
+
+/// A WebSocket's silence clock: after half of `idle_timeout_s` without hearing anything the
+/// server pings; after all of it, it closes with 1001.
+pub struct Idle {
+    timeout: Duration,
+    last: Instant,
+    pinged: bool,
+}
+
+impl Idle {
+    pub fn new(timeout_s: u64) -> Idle {
+        Idle {
+            timeout: Duration::from_secs(timeout_s.max(1)),
+            last: Instant::now(),
+            pinged: false,
+        }
+    }
+
+    /// Completes when it is time to ping, or to give up.
+    pub async fn wait(&self) {
+        let after = if self.pinged {
+            self.timeout
+        } else {
+            self.timeout / 2
+        };
+        tokio::time::sleep_until(self.last + after).await;
+    }
+
+    /// Something arrived.
+    pub fn heard(&mut self) {
+        self.last = Instant::now();
+        self.pinged = false;
+    }
+
+    /// Pings, or closes when a ping went unanswered; false when the connection is over.
+    pub async fn ping(
+        &mut self,
+        app: &App,
+        socket: &mut WebSocket,
+        send_timeout: Duration,
+    ) -> bool {
+        if self.pinged {
+            app.metrics.dropped("idle_timeout");
+            let reason = format!(
+                "idle timeout: nothing received for {} s",
+                self.timeout.as_secs()
+            );
+            close(socket, 1001, &reason).await;
+            return false;
+        }
+        self.pinged = true;
+        let ping = socket.send(Message::Ping(axum::body::Bytes::from_static(b"livecue")));
+        matches!(tokio::time::timeout(send_timeout, ping).await, Ok(Ok(())))
+    }
+}
+
 /// All routes.
-pub fn router(app: App, max_body: usize) -> Router {
+pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/overlay", get(pages::overlay))
@@ -208,10 +401,7 @@ pub fn router(app: App, max_body: usize) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ws/ingest", get(ingest::websocket))
-        .route(
-            "/api/rooms/{room}/events",
-            post(ingest::http).layer(DefaultBodyLimit::max(max_body)),
-        )
+        .route("/api/rooms/{room}/events", post(ingest::http))
         .route("/ws/room/{room}", get(stream::websocket))
         .route("/api/rooms/{room}/report", get(report::report))
         .fallback(|| async {
@@ -228,7 +418,29 @@ async fn healthz(State(app): State<App>) -> Response {
     }
 }
 
-async fn metrics(State(app): State<App>) -> Response {
+#[derive(Debug, Deserialize)]
+struct MetricsQuery {
+    token: Option<String>,
+}
+
+async fn metrics(
+    State(app): State<App>,
+    Query(query): Query<MetricsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let token = auth::presented(&headers, query.token.as_deref());
+    let required = app
+        .server
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty());
+    if !auth::allows(required, token) {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong or missing metrics token",
+        );
+    }
     if let Some(store) = &app.store {
         let handle = store.handle();
         app.metrics
@@ -262,17 +474,25 @@ pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>
         .into_response()
 }
 
-/// Sends a close frame (best effort: the peer may already be gone).
+/// Sends a close frame (best effort: the peer may already be gone), then waits briefly for
+/// the peer's own close, discarding whatever it still sends: the closing handshake. Without
+/// the wait, a peer still writing (a flood) gets a TCP reset that can destroy our close frame,
+/// and its reason, before it reads them.
 pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let sent = tokio::time::timeout_at(deadline, socket.send(Message::Close(Some(frame)))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, socket.recv()).await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+    }
 }
 
 /// The close code and reason for a receive error: too big (1009), invalid UTF-8 (1007),

@@ -18,10 +18,16 @@ use super::{App, error_response};
 /// The room a page opens when its URL names none (as `client.js` does).
 const DEFAULT_ROOM: &str = "demo";
 
-/// The policy every page is sent with: own scripts and styles only (no inline script), the
-/// room stream on this host, SVG and data: images for the charts.
+/// The policy every page is sent with: own scripts and styles only (no inline script or
+/// style), the room stream on this host, SVG and data: images for the charts, no forms, no
+/// plugins. Pages other than the overlay cannot be framed (the console's buttons must not be
+/// clickjacked); the overlay may be, by a streaming tool's web compositor.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'";
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
+                   frame-ancestors 'none'";
+const OVERLAY_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+                           img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+                           base-uri 'none'; form-action 'none'; frame-ancestors *";
 
 /// An embedded asset: its name under `/assets/`, and its content.
 struct Asset {
@@ -78,6 +84,10 @@ fn page(body: String) -> Response {
 }
 
 fn page_with_status(status: StatusCode, body: String) -> Response {
+    page_with_policy(status, body, CSP)
+}
+
+fn page_with_policy(status: StatusCode, body: String, csp: &'static str) -> Response {
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -87,8 +97,11 @@ fn page_with_status(status: StatusCode, body: String) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
+    if csp == CSP {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -155,7 +168,7 @@ pub async fn overlay(
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    room_page(&app, &query, &headers, OVERLAY_HTML)
+    room_page(&app, &query, &headers, OVERLAY_HTML, Door::View)
 }
 
 pub async fn console(
@@ -163,16 +176,25 @@ pub async fn console(
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    room_page(&app, &query, &headers, CONSOLE_HTML)
+    room_page(&app, &query, &headers, CONSOLE_HTML, Door::Console)
 }
 
 /// A room's page, or a page that says why not: an unknown room (404, with the rooms there
 /// are) or a wrong or missing view token (401). The page itself holds no room data; the
 /// check spares a person a page that would only ever say "connecting".
-fn room_page(app: &App, query: &PageQuery, headers: &HeaderMap, html: &'static str) -> Response {
+fn room_page(
+    app: &App,
+    query: &PageQuery,
+    headers: &HeaderMap,
+    html: &'static str,
+    door: Door,
+) -> Response {
     let room = query.room.as_deref().unwrap_or(DEFAULT_ROOM);
     let token = auth::presented(headers, query.token.as_deref());
-    match auth::authorize(app, room, token, Door::View) {
+    match auth::authorize(app, room, token, door) {
+        Ok(_) if door == Door::View => {
+            page_with_policy(StatusCode::OK, html.to_owned(), OVERLAY_CSP)
+        }
         Ok(_) => page(html.to_owned()),
         Err(Refused::UnknownRoom(room)) => page_with_status(
             StatusCode::NOT_FOUND,
@@ -191,7 +213,8 @@ fn room_page(app: &App, query: &PageQuery, headers: &HeaderMap, html: &'static s
             shell(
                 "LiveCue: token needed",
                 &format!(
-                    "<h1>需要访问令牌</h1><p class=\"sub\">Room <code>{}</code> needs its view token: \
+                    "<h1>需要访问令牌</h1><p class=\"sub\">Room <code>{}</code> needs its token \
+                     (the console its console token, where the room has one): \
                      add <code>&amp;token=…</code> to the address.</p>",
                     escape(&room)
                 ),

@@ -74,6 +74,10 @@ pub async fn report(
     let name = format.file_name(query.session.as_deref().unwrap_or(&room));
     let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
     let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
     match format {
         Format::Html => {
             if let Ok(v) = "default-src 'none'; style-src 'unsafe-inline'; img-src data:".parse() {

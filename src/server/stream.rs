@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::gate::Ticket;
 use super::{App, auth, close, error_response};
-use crate::live::RoomHandle;
+use crate::live::{Bucket, RoomHandle};
 use crate::metrics::{self, ClientLabels};
 use crate::push::Outgoing;
 use crate::wire::{CommandFrame, ErrorReply, Reply};
@@ -41,13 +43,10 @@ pub async fn websocket(
     Path(room): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
+    ticket: Option<Extension<Ticket>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let token = auth::presented(&headers, query.token.as_deref());
-    let handle = match auth::authorize(&app, &room, token, auth::Door::View) {
-        Ok(handle) => handle,
-        Err(refused) => return refused.into_response(),
-    };
     let role = match query.role.as_deref() {
         None | Some("overlay") => Role::Overlay,
         Some("console") => Role::Console,
@@ -59,13 +58,22 @@ pub async fn websocket(
             );
         }
     };
-    let limit = app.rooms.limits().max_frame_bytes;
+    // The console sends commands: it needs the console token where the room has one.
+    let door = match role {
+        Role::Overlay => auth::Door::View,
+        Role::Console => auth::Door::Console,
+    };
+    let handle = match auth::authorize(&app, &room, token, door) {
+        Ok(handle) => handle,
+        Err(refused) => return refused.into_response(),
+    };
+    let run = app.clone();
     // Clients send only small commands: a small read buffer (it grows for a larger frame)
     // instead of the default 128 KiB, which was most of an idle client's memory.
-    ws.max_message_size(limit)
-        .max_frame_size(limit)
-        .read_buffer_size(STREAM_READ_BUFFER)
-        .on_upgrade(move |socket| connection(app, socket, handle, role, query.since))
+    let ws = ws.read_buffer_size(STREAM_READ_BUFFER);
+    super::upgrade(&app, ws, ticket, move |socket| {
+        connection(run, socket, handle, role, query.since)
+    })
 }
 
 /// Initial read buffer of a room-stream connection.
@@ -129,17 +137,26 @@ async fn connection(
             None => return,
         },
     };
+    let mut idle = super::Idle::new(app.rooms.limits().idle_timeout_s);
+    let frames_per_s = app.rooms.limits().frames_per_s;
+    let mut frames = Bucket::new(frames_per_s, frames_per_s.saturating_mul(2));
     loop {
         tokio::select! {
             () = app.cancel.cancelled() => {
                 close(&mut socket, 1001, "server shutting down").await;
                 return;
             }
+            () = idle.wait() => {
+                if !idle.ping(&app, &mut socket, timeout).await {
+                    return;
+                }
+            }
             received = rx.recv() => match received {
                 Ok(out) => {
                     if out.seq > last {
                         last = out.seq;
                         if !send(&mut socket, &out, timeout).await {
+                            cut_slow(&app, &room.id, &mut socket).await;
                             return;
                         }
                     }
@@ -149,7 +166,10 @@ async fn connection(
                     tracing::debug!(room = %room.id, missed, "client lagged; resending a snapshot");
                     match resync(&mut socket, &room, timeout).await {
                         Some(seq) => last = seq,
-                        None => return,
+                        None => {
+                            cut_slow(&app, &room.id, &mut socket).await;
+                            return;
+                        }
                     }
                 }
                 Err(RecvError::Closed) => {
@@ -158,6 +178,15 @@ async fn connection(
                 }
             },
             message = socket.recv() => {
+                idle.heard();
+                if matches!(message, Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))))
+                    && !frames.take(1.0)
+                {
+                    let reason = format!("rate limit: more than {} frames/s", app.rooms.limits().frames_per_s);
+                    app.rooms.metrics().closed.get_or_create(&metrics::event(&room.id, "rate_limit")).inc();
+                    close(&mut socket, 1008, &reason).await;
+                    return;
+                }
                 let reply = match message {
                     None | Some(Ok(Message::Close(_))) => return,
                     Some(Err(e)) => {
@@ -208,6 +237,23 @@ async fn command(room: &RoomHandle, text: &str) -> String {
             reply.to_json()
         }
     }
+}
+
+/// Cuts off a client that did not take a message within the send timeout (its queue is the
+/// room's broadcast channel: nothing piles up for it meanwhile).
+async fn cut_slow(app: &App, room: &str, socket: &mut WebSocket) {
+    app.rooms
+        .metrics()
+        .closed
+        .get_or_create(&metrics::event(room, "slow"))
+        .inc();
+    tracing::debug!(room, "a client too slow to take its messages was cut off");
+    close(
+        socket,
+        1008,
+        "too slow: messages not taken within the send timeout",
+    )
+    .await;
 }
 
 /// Sends a fresh snapshot; returns its seq, or `None` when the client is gone.
