@@ -47,11 +47,11 @@ def main(out: Path) -> None:
     print("| scenario | medians |")
     print("|---|---|")
     print(row("startup", ["bound_ms_median", "ready_ms_median", "rss_mib_at_ready"]))
-    print(row("rooms", ["rate", "ack_p50_ms", "ack_p99_ms", "server_cores"]))
+    print(row("rooms", ["rate", "ack_p50_ms", "ack_p99_ms", "server_cores", "sim_cores"]))
     print(row("max-rate", ["best_rate"]))
     print(row("cue-latency", ["cue_p50_ms", "cue_p99_ms", "missed", "background_rate"]))
     print(row("fanout", [
-        "idle_rss_per_client_kib", "clients_lagged", "clients_behind_at_end",
+        "idle_rss_per_client_kib", "clients_lagged", "clients_closed",
         "cue_delivery_p50_ms", "cue_delivery_p99_ms",
     ]))
     for r in runs.get("memory", []):

@@ -30,7 +30,13 @@ type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Resu
 /// A scenario: runs, prints its block, returns its numbers.
 type Scenario = fn(&Options) -> Result<Value>;
 
+/// This checkout's binary: the load generator, and the server unless `LIVECUE_BIN` names
+/// another build of the server (to compare two builds under the same load).
 const BIN: &str = env!("CARGO_BIN_EXE_livecue");
+
+fn server_bin() -> String {
+    std::env::var("LIVECUE_BIN").unwrap_or_else(|_| BIN.to_string())
+}
 /// Rooms of the multi-room scenarios.
 const ROOMS: usize = 10;
 /// How long the server gets to say where it listens and to answer `/healthz`.
@@ -161,22 +167,25 @@ fn rooms(o: &Options) -> Result<Value> {
         "ack_p50_ms": sim["latency_ms"]["p50"],
         "ack_p99_ms": sim["latency_ms"]["p99"],
         "server_cores": round(cores, 2),
+        "sim_cores": sim["sim_cores"],
         "server_rss_mib": round(server.rss_kib().unwrap_or(0) as f64 / 1024.0, 1),
     });
     println!(
-        "{ROOMS} rooms x {per_room}/s for {secs} s: {} events/s sustained, all acknowledged: {}, ack p50 {} ms p99 {} ms; server used {} cores, RSS {} MiB",
+        "{ROOMS} rooms x {per_room}/s for {secs} s: {} events/s sustained, all acknowledged: {}, ack p50 {} ms p99 {} ms; server used {} cores, load generator {}, RSS {} MiB",
         result["rate"],
         result["all_acked"],
         result["ack_p50_ms"],
         result["ack_p99_ms"],
         result["server_cores"],
+        result["sim_cores"],
         result["server_rss_mib"]
     );
     Ok(result)
 }
 
-/// Total rate across 10 rooms raised step by step (a fresh server each step) until the p99
-/// ack latency reaches 100 ms or the rate is not kept; the last step that held is the result.
+/// Total rate across 10 rooms raised step by step (a fresh server each step) until two steps in
+/// a row miss (p99 ack latency ≥ 100 ms, or the rate not kept); the highest step that held is
+/// the result.
 fn max_rate(o: &Options) -> Result<Value> {
     let (steps, secs): (&[u32], u64) = if o.smoke {
         (&[1_000], 1)
@@ -190,6 +199,7 @@ fn max_rate(o: &Options) -> Result<Value> {
     };
     let mut rows = Vec::new();
     let mut best = 0.0;
+    let mut misses = 0;
     for &target in steps {
         let server = Server::start(Some(&rooms_config(ROOMS, false)))?;
         let cpu = server.cpu_seconds();
@@ -201,20 +211,27 @@ fn max_rate(o: &Options) -> Result<Value> {
         let p99 = sim["latency_ms"]["p99"].as_f64().unwrap_or(f64::INFINITY);
         let held = sim_ok(&sim) && p99 < 100.0 && rate >= 0.95 * f64::from(target);
         println!(
-            "target {target:>6}/s: {rate:>8.0}/s, ack p50 {} ms p99 {} ms, server {cores:.2} cores: {}",
+            "target {target:>6}/s: {rate:>8.0}/s, ack p50 {} ms p99 {} ms, server {cores:.2} cores, load generator {}: {}",
             sim["latency_ms"]["p50"],
             sim["latency_ms"]["p99"],
+            sim["sim_cores"],
             if held { "held" } else { "not held" }
         );
         rows.push(json!({
             "target": target, "rate": round(rate, 0), "all_acked": sim_ok(&sim),
             "ack_p50_ms": sim["latency_ms"]["p50"], "ack_p99_ms": sim["latency_ms"]["p99"],
-            "server_cores": round(cores, 2), "held": held,
+            "server_cores": round(cores, 2), "sim_cores": sim["sim_cores"], "held": held,
         }));
-        if !held {
-            break;
+        if held {
+            best = rate;
+            misses = 0;
+        } else {
+            // One step can miss on a noisy machine; two in a row end the ladder.
+            misses += 1;
+            if misses == 2 {
+                break;
+            }
         }
-        best = rate;
     }
     println!("highest rate held with p99 ack < 100 ms: {best:.0} events/s");
     Ok(json!({ "steps": rows, "best_rate": round(best, 0), "duration_s": secs }))
@@ -320,18 +337,6 @@ fn fanout(o: &Options) -> Result<Value> {
         .filter(|r| r.gaps > 0 || r.resyncs > 0)
         .count();
     let closed = reports.iter().filter(|r| r.closed).count();
-    // Every client of a room should have the same number of messages as the best of them.
-    let mut short = 0;
-    for room in 0..ROOMS {
-        let counts: Vec<u64> = reports
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % ROOMS == room)
-            .map(|(_, r)| r.last_seq)
-            .collect();
-        let most = counts.iter().copied().max().unwrap_or(0);
-        short += counts.iter().filter(|&&c| c < most).count();
-    }
     let mut delays: Vec<f64> = reports.iter().flat_map(|r| r.cue_delays.clone()).collect();
     let messages: u64 = reports.iter().map(|r| r.messages).sum();
     let result = json!({
@@ -342,14 +347,13 @@ fn fanout(o: &Options) -> Result<Value> {
         "messages_delivered": messages,
         "clients_lagged": lagged,
         "clients_closed": closed,
-        "clients_behind_at_end": short,
         "cue_deliveries": delays.len(),
         "cue_delivery_p50_ms": round(quantile(&mut delays, 0.5), 1),
         "cue_delivery_p99_ms": round(quantile(&mut delays, 0.99), 1),
         "server_cores": round(cores, 2),
     });
     println!(
-        "{secs} s at {} events/s: {messages} messages to {clients} clients; {lagged} lagged, {closed} closed, {short} behind at the end; cue created -> received p50 {} ms p99 {} ms over {} deliveries; server {} cores",
+        "{secs} s at {} events/s: {messages} messages to {clients} clients; {lagged} lagged (a gap or a resync), {closed} closed; cue created -> received p50 {} ms p99 {} ms over {} deliveries; server {} cores",
         result["rate"],
         result["cue_delivery_p50_ms"],
         result["cue_delivery_p99_ms"],
@@ -580,7 +584,7 @@ impl Server {
         let dir =
             std::env::temp_dir().join(format!("livecue-e2e-{}-{}", std::process::id(), epoch_ms()));
         std::fs::create_dir_all(&dir)?;
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(server_bin());
         command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]);
         command.arg(dir.join("data"));
         match config {
@@ -686,6 +690,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 /// `livecue simulate` running in the background.
 struct SimProcess {
     child: Child,
+    started: Instant,
 }
 
 impl SimProcess {
@@ -708,7 +713,10 @@ impl SimProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        Ok(SimProcess { child })
+        Ok(SimProcess {
+            child,
+            started: Instant::now(),
+        })
     }
 
     fn done(&self) -> bool {
@@ -726,8 +734,13 @@ impl SimProcess {
         if let Some(mut stdout) = self.child.stdout.take() {
             stdout.read_to_string(&mut out)?;
         }
+        // Read before reaping: the exited process still shows its CPU time.
+        let cpu = cpu_seconds(self.child.id()).unwrap_or(0.0);
         self.child.wait()?;
-        serde_json::from_str(out.trim()).map_err(|e| format!("simulate said {out:?}: {e}").into())
+        let mut summary: Value =
+            serde_json::from_str(out.trim()).map_err(|e| format!("simulate said {out:?}: {e}"))?;
+        summary["sim_cores"] = json!(round(cpu / self.started.elapsed().as_secs_f64(), 2));
+        Ok(summary)
     }
 }
 
