@@ -33,18 +33,14 @@
 use std::io::Read;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
 
-use super::client::{self, BackoffConfig, Session, SessionEnd};
-use super::health::SequenceTracker;
+use super::client::BackoffConfig;
+use super::session::{Connect, Fixed, Frame, Incoming, Protocol, Timing, TimingDefaults};
 use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, content_hash, envelope, json, to_ms, viewer};
-use crate::live::now_ms;
 
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 16;
@@ -73,8 +69,6 @@ pub const MAX_DECOMPRESSED_TOTAL: usize = 4 * MAX_DECOMPRESSED;
 
 /// What the web client sends as the heartbeat body.
 const HEARTBEAT_BODY: &[u8] = b"[object Object]";
-/// Longest wait for the auth reply.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One decoded packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,36 +258,22 @@ pub struct BilibiliConfig {
     /// `User-Agent` header for the WebSocket request.
     #[serde(default)]
     pub user_agent: Option<String>,
-    /// Seconds between heartbeats.
-    #[serde(default = "default_heartbeat_s")]
-    pub heartbeat_s: u64,
-    /// Seconds without anything from the platform before reconnecting.
-    #[serde(default = "default_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    /// Smallest and largest wait before reconnecting, in milliseconds.
-    #[serde(default = "client::default_backoff_min_ms")]
-    pub backoff_min_ms: u64,
-    #[serde(default = "client::default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
+    /// `heartbeat_s` (default 30), `idle_timeout_s` (75), `backoff_min_ms`, `backoff_max_ms`.
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
 /// Default `protover`: brotli.
 pub const DEFAULT_PROTOVER: u16 = VER_BROTLI;
-/// Default seconds between heartbeats (the web client's period).
-pub const DEFAULT_HEARTBEAT_S: u64 = 30;
-/// Default seconds of silence before reconnecting: two heartbeat replies missed, and some.
-pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 75;
+/// Default timing: a heartbeat every 30 s (the web client's period); 75 s of silence (two
+/// heartbeat replies missed, and some) before reconnecting.
+pub const TIMING: TimingDefaults = TimingDefaults {
+    heartbeat_s: 30,
+    idle_timeout_s: 75,
+};
 
 fn default_protover() -> u16 {
     DEFAULT_PROTOVER
-}
-
-fn default_heartbeat_s() -> u64 {
-    DEFAULT_HEARTBEAT_S
-}
-
-fn default_idle_timeout_s() -> u64 {
-    DEFAULT_IDLE_TIMEOUT_S
 }
 
 impl BilibiliConfig {
@@ -305,12 +285,11 @@ impl BilibiliConfig {
         if ![VER_ZLIB, VER_BROTLI].contains(&self.protover) {
             return Err(format!("protover = {}: must be 2 or 3", self.protover));
         }
-        super::check_timing(self.heartbeat_s, self.idle_timeout_s)?;
-        BackoffConfig::validate(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.validate(TIMING)
     }
 
     pub fn backoff(&self) -> BackoffConfig {
-        BackoffConfig::from_ms(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.schedule(TIMING).backoff
     }
 
     /// The auth packet's JSON body.
@@ -330,18 +309,40 @@ impl BilibiliConfig {
     }
 }
 
-pub(crate) fn session(config: &BilibiliConfig, sink: Sink) -> PacketSession {
-    PacketSession {
-        url: config.url.clone(),
-        headers: vec![
-            ("Cookie", config.cookie.expose().to_owned()),
-            ("User-Agent", config.user_agent.clone().unwrap_or_default()),
-        ],
-        auth: config.auth_body(),
-        heartbeat: Duration::from_secs(config.heartbeat_s),
-        idle: Duration::from_secs(config.idle_timeout_s),
-        map: map_command,
+pub(crate) fn session(config: &BilibiliConfig, sink: Sink) -> Fixed<PacketProtocol> {
+    let schedule = config.timing.schedule(TIMING);
+    Fixed {
+        connect: hello_connect(
+            &config.url,
+            vec![
+                ("Cookie", config.cookie.expose().to_owned()),
+                ("User-Agent", config.user_agent.clone().unwrap_or_default()),
+            ],
+            &config.auth_body(),
+            schedule.heartbeat,
+            schedule.idle,
+        ),
+        protocol: PacketProtocol { map: map_command },
         sink,
+    }
+}
+
+/// Where and how a packet-protocol client connects: the auth packet first, the heartbeat
+/// right after the platform accepts it, then every period.
+pub(crate) fn hello_connect(
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    auth: &[u8],
+    heartbeat: Duration,
+    idle: Duration,
+) -> Connect {
+    Connect {
+        url: url.to_owned(),
+        headers,
+        hello: Some(Message::Binary(encode(VER_PLAIN, OP_AUTH, 1, auth).into())),
+        beat_at_start: true,
+        heartbeat,
+        idle,
     }
 }
 
@@ -515,43 +516,39 @@ pub fn map_command(v: &Value) -> Effects {
     }
 }
 
-/// A client of the packet protocol, shared by the web (`bilibili`) and open-platform
-/// (`bilibili_open`) kinds, which differ in their auth body and commands.
-pub(crate) struct PacketSession {
-    pub(crate) url: String,
-    pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) auth: Vec<u8>,
-    pub(crate) heartbeat: Duration,
-    pub(crate) idle: Duration,
+/// The packet protocol, shared by the web (`bilibili`) and open-platform (`bilibili_open`)
+/// kinds, which differ in their auth body and commands.
+pub(crate) struct PacketProtocol {
     pub(crate) map: fn(&Value) -> Effects,
-    pub(crate) sink: Sink,
 }
 
-/// What one WebSocket message held.
-#[derive(Debug, Default)]
-struct Received {
-    effects: Effects,
-    /// The auth reply: `Ok` for code 0, `Err` with the code otherwise.
-    auth: Option<Result<(), String>>,
-}
+impl Protocol for PacketProtocol {
+    fn heartbeat(&self) -> Message {
+        Message::Binary(encode(VER_PLAIN, OP_HEARTBEAT, 1, HEARTBEAT_BODY).into())
+    }
 
-impl PacketSession {
-    fn read(&self, bytes: &[u8], seq: &mut SequenceTracker, now: i64) -> Received {
-        let status = self.sink.status();
+    fn on_frame(&mut self, frame: Frame<'_>, _now: i64) -> Incoming {
+        let Frame::Binary(bytes) = frame else {
+            return Incoming::effects(Effects::error(
+                "text_frame",
+                "a text frame on a binary protocol",
+            ));
+        };
         let decoded = decode(bytes);
-        let mut read = Received::default();
+        let mut incoming = Incoming::default();
         for error in decoded.errors {
-            read.effects.errors.push((error.kind(), error.to_string()));
+            incoming
+                .effects
+                .errors
+                .push((error.kind(), error.to_string()));
         }
         for packet in decoded.packets {
             match packet.op {
                 OP_COMMAND => {
-                    if let Some((from, missing)) = seq.observe(u64::from(packet.seq), now) {
-                        status.sequence_gap(from, now, missing);
-                    }
+                    incoming.seqs.push(u64::from(packet.seq));
                     match serde_json::from_slice::<Value>(&packet.body) {
-                        Ok(v) => read.effects.merge((self.map)(&v)),
-                        Err(e) => read.effects.errors.push(("bad_json", e.to_string())),
+                        Ok(v) => incoming.effects.merge((self.map)(&v)),
+                        Err(e) => incoming.effects.errors.push(("bad_json", e.to_string())),
                     }
                 }
                 OP_AUTH_REPLY => {
@@ -559,7 +556,7 @@ impl PacketSession {
                         .ok()
                         .and_then(|v| json::i64(v.get("code")))
                         .unwrap_or(0);
-                    read.auth = Some(if code == 0 {
+                    incoming.handshake = Some(if code == 0 {
                         Ok(())
                     } else {
                         Err(format!(
@@ -569,100 +566,13 @@ impl PacketSession {
                 }
                 // The popularity figure: constant on today's servers, not a viewer count.
                 OP_HEARTBEAT_REPLY => {}
-                other => read
+                other => incoming
                     .effects
                     .errors
                     .push(("unknown_op", format!("operation {other}"))),
             }
         }
-        read
-    }
-}
-
-impl Session for PacketSession {
-    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
-        let status = self.sink.status().clone();
-        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
-            Ok(ws) => ws,
-            Err(end) => return end,
-        };
-        let auth = encode(VER_PLAIN, OP_AUTH, 1, &self.auth);
-        if let Err(e) = client::send(&mut ws, Message::Binary(auth.into())).await {
-            return SessionEnd::failed(e);
-        }
-        let mut seq = SequenceTracker::default();
-        let mut authed = false;
-        let mut deadline = Instant::now() + AUTH_TIMEOUT;
-        let mut heartbeat = tokio::time::interval(self.heartbeat);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    client::close(&mut ws).await;
-                    return SessionEnd::Cancelled;
-                }
-                _ = heartbeat.tick(), if authed => {
-                    let beat = encode(VER_PLAIN, OP_HEARTBEAT, 1, HEARTBEAT_BODY);
-                    if let Err(e) = client::send(&mut ws, Message::Binary(beat.into())).await {
-                        return SessionEnd::dropped(e);
-                    }
-                    status.heartbeat_sent();
-                    continue;
-                }
-                next = tokio::time::timeout_at(deadline, ws.next()) => next,
-            };
-            let end = move |reason: String| {
-                if authed {
-                    SessionEnd::dropped(reason)
-                } else {
-                    SessionEnd::failed(reason)
-                }
-            };
-            let message = match next {
-                Err(_) if authed => {
-                    return end(format!("nothing from the platform for {:?}", self.idle));
-                }
-                Err(_) => return end("no auth reply within 10 s".into()),
-                Ok(None) => return end("connection closed".into()),
-                Ok(Some(Err(e))) => return end(format!("receive: {e}")),
-                Ok(Some(Ok(message))) => message,
-            };
-            let now = now_ms();
-            match &message {
-                Message::Binary(bytes) => {
-                    status.message(now);
-                    let read = self.read(bytes, &mut seq, now);
-                    match read.auth {
-                        Some(Ok(())) if !authed => {
-                            authed = true;
-                            status.connected(now);
-                            // The first heartbeat goes out right away, then every period.
-                            heartbeat.reset_immediately();
-                        }
-                        Some(Err(refused)) => {
-                            status.apply(&read.effects, now);
-                            return end(refused);
-                        }
-                        _ => {}
-                    }
-                    if self.sink.apply(read.effects, now).await.is_err() {
-                        // The room has shut down: so does its source.
-                        client::close(&mut ws).await;
-                        return SessionEnd::Cancelled;
-                    }
-                }
-                Message::Text(_) => {
-                    status.message(now);
-                    status.decode_error("text_frame", "a text frame on a binary protocol");
-                }
-                Message::Close(_) => return end(client::describe_close(&message)),
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
-            }
-            if authed {
-                deadline = Instant::now() + self.idle;
-            }
-        }
+        incoming
     }
 }
 

@@ -19,13 +19,12 @@
 //!
 //! Every message carries `msg_id`, so duplicates (the platform may resend) are dropped.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::bilibili::PacketSession;
-use super::client::{self, BackoffConfig};
+use super::bilibili::{PacketProtocol, hello_connect};
+use super::client::BackoffConfig;
+use super::session::{Fixed, Timing, TimingDefaults};
 use super::{Effects, Secret, Sink, envelope, json, to_ms, viewer};
 
 /// `[[rooms.sources]] kind = "bilibili_open"`.
@@ -45,28 +44,17 @@ pub struct BilibiliOpenConfig {
     pub url: String,
     /// The auth packet's body as the start API answered it.
     pub auth_body: Secret,
-    #[serde(default = "default_heartbeat_s")]
-    pub heartbeat_s: u64,
-    #[serde(default = "default_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    #[serde(default = "client::default_backoff_min_ms")]
-    pub backoff_min_ms: u64,
-    #[serde(default = "client::default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
+    /// `heartbeat_s` (default 20), `idle_timeout_s` (60), `backoff_min_ms`, `backoff_max_ms`.
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
-/// Default seconds between heartbeats (the platform asks for 20).
-pub const DEFAULT_HEARTBEAT_S: u64 = 20;
-/// Default seconds of silence before reconnecting.
-pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 60;
-
-fn default_heartbeat_s() -> u64 {
-    DEFAULT_HEARTBEAT_S
-}
-
-fn default_idle_timeout_s() -> u64 {
-    DEFAULT_IDLE_TIMEOUT_S
-}
+/// Default timing: a heartbeat every 20 s (the platform asks for 20), 60 s of silence before
+/// reconnecting.
+pub const TIMING: TimingDefaults = TimingDefaults {
+    heartbeat_s: 20,
+    idle_timeout_s: 60,
+};
 
 impl BilibiliOpenConfig {
     pub fn validate(&self) -> Result<(), String> {
@@ -76,23 +64,25 @@ impl BilibiliOpenConfig {
                 "auth_body is empty: use websocket_info.auth_body from /v2/app/start".into(),
             );
         }
-        super::check_timing(self.heartbeat_s, self.idle_timeout_s)?;
-        BackoffConfig::validate(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.validate(TIMING)
     }
 
     pub fn backoff(&self) -> BackoffConfig {
-        BackoffConfig::from_ms(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.schedule(TIMING).backoff
     }
 }
 
-pub(crate) fn session(config: &BilibiliOpenConfig, sink: Sink) -> PacketSession {
-    PacketSession {
-        url: config.url.clone(),
-        headers: Vec::new(),
-        auth: config.auth_body.expose().as_bytes().to_vec(),
-        heartbeat: Duration::from_secs(config.heartbeat_s),
-        idle: Duration::from_secs(config.idle_timeout_s),
-        map: map_command,
+pub(crate) fn session(config: &BilibiliOpenConfig, sink: Sink) -> Fixed<PacketProtocol> {
+    let schedule = config.timing.schedule(TIMING);
+    Fixed {
+        connect: hello_connect(
+            &config.url,
+            Vec::new(),
+            config.auth_body.expose().as_bytes(),
+            schedule.heartbeat,
+            schedule.idle,
+        ),
+        protocol: PacketProtocol { map: map_command },
         sink,
     }
 }

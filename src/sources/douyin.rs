@@ -21,19 +21,14 @@
 //! supported path.
 
 use std::io::Read as _;
-use std::time::Duration;
 
-use futures_util::StreamExt;
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_util::sync::CancellationToken;
 
-use super::client::{self, BackoffConfig, Session, SessionEnd};
-use super::health::SequenceTracker;
+use super::client::BackoffConfig;
+use super::session::{self, Connect, Fixed, Frame, Protocol, Timing, TimingDefaults};
 use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, envelope, to_ms};
-use crate::live::now_ms;
 
 /// `PushFrame`: the WebSocket binary frame.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -484,134 +479,75 @@ pub struct DouyinConfig {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub origin: Option<String>,
-    #[serde(default = "default_heartbeat_s")]
-    pub heartbeat_s: u64,
-    #[serde(default = "default_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    #[serde(default = "client::default_backoff_min_ms")]
-    pub backoff_min_ms: u64,
-    #[serde(default = "client::default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
+    /// `heartbeat_s` (default 10), `idle_timeout_s` (60), `backoff_min_ms`, `backoff_max_ms`.
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
-/// Default seconds between `hb` frames (the web page's period).
-pub const DEFAULT_HEARTBEAT_S: u64 = 10;
-/// Default seconds of silence before reconnecting (a live room sends audience figures every
-/// few seconds).
-pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 60;
-
-fn default_heartbeat_s() -> u64 {
-    DEFAULT_HEARTBEAT_S
-}
-
-fn default_idle_timeout_s() -> u64 {
-    DEFAULT_IDLE_TIMEOUT_S
-}
+/// Default timing: an `hb` frame every 10 s (the web page's period); 60 s of silence before
+/// reconnecting (a live room sends audience figures every few seconds).
+pub const TIMING: TimingDefaults = TimingDefaults {
+    heartbeat_s: 10,
+    idle_timeout_s: 60,
+};
 
 impl DouyinConfig {
     pub fn validate(&self) -> Result<(), String> {
         super::check_ws_url(&self.url)?;
-        super::check_timing(self.heartbeat_s, self.idle_timeout_s)?;
-        BackoffConfig::validate(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.validate(TIMING)
     }
 
     pub fn backoff(&self) -> BackoffConfig {
-        BackoffConfig::from_ms(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.schedule(TIMING).backoff
     }
 }
 
-pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> DouyinSession {
-    DouyinSession {
-        url: config.url.clone(),
-        headers: vec![
-            ("Cookie", config.cookie.expose().to_owned()),
-            ("User-Agent", config.user_agent.clone().unwrap_or_default()),
-            ("Origin", config.origin.clone().unwrap_or_default()),
-        ],
-        heartbeat: Duration::from_secs(config.heartbeat_s),
-        idle: Duration::from_secs(config.idle_timeout_s),
+pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> Fixed<DouyinProtocol> {
+    let schedule = config.timing.schedule(TIMING);
+    Fixed {
+        // No handshake: the signed URL is the authentication.
+        connect: Connect {
+            url: config.url.clone(),
+            headers: vec![
+                ("Cookie", config.cookie.expose().to_owned()),
+                ("User-Agent", config.user_agent.clone().unwrap_or_default()),
+                ("Origin", config.origin.clone().unwrap_or_default()),
+            ],
+            hello: None,
+            beat_at_start: false,
+            heartbeat: schedule.heartbeat,
+            idle: schedule.idle,
+        },
+        protocol: DouyinProtocol,
         sink,
     }
 }
 
-pub(crate) struct DouyinSession {
-    url: String,
-    headers: Vec<(&'static str, String)>,
-    heartbeat: Duration,
-    idle: Duration,
-    sink: Sink,
-}
+/// The web push protocol: `PushFrame`s in, acks and `hb` frames out.
+pub(crate) struct DouyinProtocol;
 
-impl Session for DouyinSession {
-    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
-        let status = self.sink.status().clone();
-        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
-            Ok(ws) => ws,
-            Err(end) => return end,
+impl Protocol for DouyinProtocol {
+    fn heartbeat(&self) -> WsMessage {
+        WsMessage::Binary(heartbeat_frame().into())
+    }
+
+    fn on_frame(&mut self, frame: Frame<'_>, _now: i64) -> session::Incoming {
+        let Frame::Binary(bytes) = frame else {
+            return session::Incoming::effects(Effects::error(
+                "text_frame",
+                "a text frame on a binary protocol",
+            ));
         };
-        // No handshake: the signed URL is the authentication.
-        status.connected(now_ms());
-        let mut seq = SequenceTracker::default();
-        let start = Instant::now() + self.heartbeat;
-        let mut heartbeat = tokio::time::interval_at(start, self.heartbeat);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut deadline = Instant::now() + self.idle;
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    client::close(&mut ws).await;
-                    return SessionEnd::Cancelled;
-                }
-                _ = heartbeat.tick() => {
-                    if let Err(e) = client::send(&mut ws, WsMessage::Binary(heartbeat_frame().into())).await {
-                        return SessionEnd::dropped(e);
-                    }
-                    status.heartbeat_sent();
-                    continue;
-                }
-                next = tokio::time::timeout_at(deadline, ws.next()) => next,
-            };
-            let message = match next {
-                Err(_) => {
-                    return SessionEnd::dropped(format!(
-                        "nothing from the platform for {:?}",
-                        self.idle
-                    ));
-                }
-                Ok(None) => return SessionEnd::dropped("connection closed"),
-                Ok(Some(Err(e))) => return SessionEnd::dropped(format!("receive: {e}")),
-                Ok(Some(Ok(message))) => message,
-            };
-            let now = now_ms();
-            match &message {
-                WsMessage::Binary(bytes) => {
-                    status.message(now);
-                    let incoming = read_frame(bytes);
-                    if let Some((from, missing)) = seq.observe(incoming.seq_id, now) {
-                        status.sequence_gap(from, now, missing);
-                    }
-                    // Ack first: the server waits for it, the room can wait for us.
-                    if let Some(ack) = incoming.ack
-                        && let Err(e) = client::send(&mut ws, WsMessage::Binary(ack.into())).await
-                    {
-                        return SessionEnd::dropped(e);
-                    }
-                    if self.sink.apply(incoming.effects, now).await.is_err() {
-                        client::close(&mut ws).await;
-                        return SessionEnd::Cancelled;
-                    }
-                }
-                WsMessage::Text(_) => {
-                    status.message(now);
-                    status.decode_error("text_frame", "a text frame on a binary protocol");
-                }
-                WsMessage::Close(_) => {
-                    return SessionEnd::dropped(client::describe_close(&message));
-                }
-                WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {}
-            }
-            deadline = Instant::now() + self.idle;
+        let read = read_frame(bytes);
+        session::Incoming {
+            effects: read.effects,
+            replies: read
+                .ack
+                .map(|ack| WsMessage::Binary(ack.into()))
+                .into_iter()
+                .collect(),
+            handshake: None,
+            seqs: vec![read.seq_id],
         }
     }
 }

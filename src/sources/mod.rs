@@ -14,8 +14,10 @@
 //! | `douyin_open` | [`douyin_open`] | Douyin open platform push: a signed HTTP webhook we serve |
 //! | `json` | [`json_map`] | any bridge's JSON, mapped field by field with JSON pointers (webhook or WebSocket) |
 //!
-//! Shared behaviour lives here and in `client` (connect, jittered exponential backoff,
-//! heartbeats, idle timeouts) and [`health`]. Everything is bounded: WebSocket messages and
+//! Shared behaviour lives here, in `client` (connect, jittered exponential backoff, the
+//! supervisor that reconnects), in [`session`] (the one read loop every WebSocket kind runs:
+//! handshake, heartbeats, idle timeout, acks, sequence gaps, delivery; and the timing keys they
+//! share) and in [`health`]. Everything is bounded: WebSocket messages and
 //! webhook bodies at [`MAX_MESSAGE_BYTES`], decompressed bodies at [`MAX_DECOMPRESSED`],
 //! nesting, packets per message, backoff between [`BackoffConfig`] bounds.
 //!
@@ -33,6 +35,7 @@ pub mod douyin;
 pub mod douyin_open;
 pub mod health;
 pub mod json_map;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,6 +58,7 @@ use crate::metrics::{self, Metrics};
 
 pub use client::BackoffConfig;
 pub use health::{Gap, SourceSnapshot, SourceState, SourceStatus, SourceStatusHandle};
+pub use session::{Timing, TimingDefaults};
 
 /// Largest WebSocket message or webhook body read from a platform, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -809,19 +813,6 @@ pub(crate) fn check_webhook_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a heartbeat period and the idle timeout that must be longer than it (seconds).
-pub(crate) fn check_timing(heartbeat_s: u64, idle_timeout_s: u64) -> Result<(), String> {
-    if !(1..=300).contains(&heartbeat_s) {
-        return Err(format!("heartbeat_s = {heartbeat_s}: must be 1 to 300"));
-    }
-    if idle_timeout_s <= heartbeat_s || idle_timeout_s > 3_600 {
-        return Err(format!(
-            "idle_timeout_s = {idle_timeout_s}: must be longer than heartbeat_s and at most 3600"
-        ));
-    }
-    Ok(())
-}
-
 /// A viewer id with its platform's prefix, so ids of two platforms never meet; `None` for the
 /// platforms' "no id" values.
 pub(crate) fn viewer(prefix: &str, id: &str) -> Option<String> {
@@ -910,6 +901,47 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn timing_keys_keep_their_names_on_every_connecting_kind() {
+        let timing =
+            "heartbeat_s = 7\nidle_timeout_s = 21\nbackoff_min_ms = 50\nbackoff_max_ms = 500";
+        for (kind, extra) in [
+            ("bilibili", "url = 'ws://h/sub'\nroom_id = 1"),
+            ("bilibili_open", "url = 'ws://h/sub'\nauth_body = '{}'"),
+            ("douyin", "url = 'ws://h/push'"),
+            ("json", "url = 'ws://h/relay'\ndefault_type = 'comment'"),
+        ] {
+            let rooms = room(&format!(
+                "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='{kind}'\n{extra}\n{timing}"
+            ));
+            validate(&rooms).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            let timing = match &rooms[0].sources[0] {
+                SourceConfig::Bilibili(c) => c.timing,
+                SourceConfig::BilibiliOpen(c) => c.timing,
+                SourceConfig::Douyin(c) => c.timing,
+                SourceConfig::Json(c) => c.timing,
+                SourceConfig::DouyinOpen(_) => unreachable!(),
+            };
+            let schedule = timing.schedule(TimingDefaults {
+                heartbeat_s: 1,
+                idle_timeout_s: 2,
+            });
+            assert_eq!(
+                schedule.heartbeat,
+                std::time::Duration::from_secs(7),
+                "{kind}"
+            );
+            assert_eq!(schedule.idle, std::time::Duration::from_secs(21), "{kind}");
+            assert_eq!(schedule.backoff, BackoffConfig::from_ms(50, 500), "{kind}");
+            // A typo next to the flattened keys is still refused, by name.
+            let err = crate::config::Config::from_toml(&format!(
+                "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='{kind}'\n{extra}\nheartbeat = 7"
+            ))
+            .unwrap_err();
+            assert!(err.to_string().contains("heartbeat"), "{kind}: {err}");
+        }
     }
 
     #[test]
