@@ -104,6 +104,8 @@ pub enum RoomMessage<'a> {
         cues: Vec<&'a Cue>,
         stats: &'a Stats,
         comments: Vec<&'a RecentComment>,
+        /// Paid comments still on top, dearest first (each also carries `super_chat`).
+        super_chats: Vec<&'a RecentComment>,
     },
     Cue {
         seq: u64,

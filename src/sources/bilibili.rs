@@ -18,10 +18,12 @@
 //! (`{"code":0}`), then sends a heartbeat right away and every 30 s.
 //!
 //! Commands mapped (`cmd`, a `:suffix` ignored): `DANMU_MSG` → comment (text `info[1]`, user
-//! `info[2][0]`/`info[2][1]`, time `info[0][4]` ms or `info[9].ts` s; the fan medal `info[3]`
-//! is decoded but ingest events have no field for it yet), `SEND_GIFT` → gift (value in yuan
-//! from `total_coin` gold 金瓜子 / 1000; silver gifts are worth 0), `SUPER_CHAT_MESSAGE` → a
-//! comment and a gift of its price (醒目留言), `INTERACT_WORD` → enter (`msg_type` 1) /
+//! `info[2][0]`/`info[2][1]`, time `info[0][4]` ms or `info[9].ts` s, fan medal `info[3]` as
+//! `medal {name: info[3][1], level: info[3][0]}`), `SEND_GIFT` → gift (value in yuan from
+//! `total_coin` gold 金瓜子 / 1000; silver gifts are worth 0; medal from `medal_info`),
+//! `SUPER_CHAT_MESSAGE` → a comment with `super_chat {price_cny: price, duration_s: time}` and
+//! the medal, plus a gift 醒目留言 of its price (so gift totals keep counting the money),
+//! `INTERACT_WORD` → enter (`msg_type` 1) /
 //! follow (2) / share (3, counted in the status: ingest has no share event),
 //! `LIKE_INFO_V3_CLICK` → like, `WATCHED_CHANGE` → the status's `watched`, `LIVE` /
 //! `PREPARING` → the status's `live`. Everything else is counted as ignored, by name.
@@ -412,6 +414,14 @@ pub fn map_command(v: &Value) -> Effects {
     let user = |name: &str| json::string(field(name)).and_then(|id| viewer("bili", &id));
     let name = |name: &str| field(name).and_then(Value::as_str).map(str::to_owned);
     let ts = |name: &str| json::i64(field(name)).and_then(to_ms);
+    // SEND_GIFT and SUPER_CHAT_MESSAGE carry the sender's fan medal as `medal_info`.
+    let medal_info = || {
+        let info = field("medal_info")?;
+        super::medal(
+            info.get("medal_name").and_then(Value::as_str),
+            json::u64(info.get("medal_level")),
+        )
+    };
     match cmd {
         "DANMU_MSG" => {
             let Some(dm) = parse_danmaku(v) else {
@@ -423,7 +433,10 @@ pub fn map_command(v: &Value) -> Effects {
             let id = dm
                 .ts
                 .map(|ts| format!("bili:dm:{ts}:{uid}:{:x}", content_hash(&[&dm.text])));
-            let env = envelope(id, viewer("bili", uid), dm.name, dm.ts);
+            let mut env = envelope(id, viewer("bili", uid), dm.name, dm.ts);
+            env.medal = dm
+                .medal
+                .and_then(|m| super::medal(Some(&m.name), Some(m.level)));
             Effects::event(super::comment(env, dm.text))
         }
         "SEND_GIFT" => {
@@ -443,7 +456,8 @@ pub fn map_command(v: &Value) -> Effects {
             let id = json::string(field("tid"))
                 .filter(|t| !t.is_empty() && t != "0")
                 .map(|t| format!("bili:gift:{t}"));
-            let env = envelope(id, user("uid"), name("uname"), ts("timestamp"));
+            let mut env = envelope(id, user("uid"), name("uname"), ts("timestamp"));
+            env.medal = medal_info();
             Effects::event(super::gift(env, gift, count, value))
         }
         "SUPER_CHAT_MESSAGE" => {
@@ -457,21 +471,24 @@ pub fn map_command(v: &Value) -> Effects {
                 .map(str::to_owned);
             let at = ts("start_time").or_else(|| ts("ts"));
             let price = json::f64(field("price")).unwrap_or(0.0);
-            let comment_env = envelope(
+            let mut comment_env = envelope(
                 sc.as_ref().map(|id| format!("bili:sc:{id}")),
                 user("uid"),
                 uname.clone(),
                 at,
             );
+            comment_env.medal = medal_info();
             let gift_env = envelope(
                 sc.as_ref().map(|id| format!("bili:sc-gift:{id}")),
                 user("uid"),
                 uname,
                 at,
             );
+            // `time`: seconds the platform pins it.
+            let pinned = json::u64(field("time"));
             Effects {
                 events: vec![
-                    super::comment(comment_env, text),
+                    super::super_chat(comment_env, text, price, pinned),
                     super::gift(gift_env, "醒目留言".into(), 1, price),
                 ],
                 ..Effects::default()
@@ -787,6 +804,14 @@ mod tests {
                 assert_eq!(c.env.user.as_deref(), Some("bili:12345"));
                 assert_eq!(c.env.name.as_deref(), Some("小鱼"));
                 assert_eq!(c.env.ts, Some(1_763_900_000_123));
+                assert_eq!(
+                    c.env.medal,
+                    Some(crate::ingest::Medal {
+                        name: "粉丝牌".into(),
+                        level: 21
+                    })
+                );
+                assert_eq!(c.super_chat, None);
                 assert!(
                     c.env
                         .id
@@ -815,12 +840,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let sc = json!({"cmd": "SUPER_CHAT_MESSAGE", "data": {"id": 77, "uid": 5, "price": 30,
-            "message": "主播能试穿2号吗", "user_info": {"uname": "大户"}, "start_time": 1_763_900_001}});
+            "message": "主播能试穿2号吗", "user_info": {"uname": "大户"}, "start_time": 1_763_900_001,
+            "time": 60, "medal_info": {"medal_name": "粉丝牌", "medal_level": 12}}});
         let effects = map_command(&sc);
         assert_eq!(effects.events.len(), 2);
         match (&effects.events[0], &effects.events[1]) {
             (IngestEvent::Comment(c), IngestEvent::Gift(g)) => {
                 assert_eq!(c.text, "主播能试穿2号吗");
+                let paid = c.super_chat.as_ref().unwrap();
+                assert_eq!((paid.price_cny, paid.duration_s), (30.0, Some(60)));
+                assert_eq!(c.env.medal.as_ref().map(|m| m.level), Some(12));
                 assert_eq!(c.env.id.as_deref(), Some("bili:sc:77"));
                 assert_eq!(g.value, 30.0);
                 assert_eq!(g.env.name.as_deref(), Some("大户"));

@@ -12,12 +12,14 @@
 //! |---|---|
 //! | `LIVE_OPEN_PLATFORM_DM` | comment (`msg`, `open_id`, `uname`, `msg_id`, `timestamp` s) |
 //! | `LIVE_OPEN_PLATFORM_SEND_GIFT` | gift (`gift_name`, `gift_num`; value = `price` × `gift_num` / 1000 yuan when `paid`) |
-//! | `LIVE_OPEN_PLATFORM_SUPER_CHAT` | comment + gift 醒目留言 of `rmb` yuan |
+//! | `LIVE_OPEN_PLATFORM_SUPER_CHAT` | comment with `super_chat {price_cny: rmb, duration_s: end_time − start_time}` + gift 醒目留言 of `rmb` yuan |
 //! | `LIVE_OPEN_PLATFORM_LIKE` | like (`like_count`) |
 //! | `LIVE_OPEN_PLATFORM_LIVE_ROOM_ENTER` | enter |
 //! | `LIVE_OPEN_PLATFORM_LIVE_START` / `_END` | the status's `live` |
 //!
-//! Every message carries `msg_id`, so duplicates (the platform may resend) are dropped.
+//! The viewer's fan medal (`fans_medal_name`, `fans_medal_level`, unless
+//! `fans_medal_wearing_status` is false) becomes the events' `medal`. Every message carries
+//! `msg_id`, so duplicates (the platform may resend) are dropped.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,7 +109,21 @@ pub fn map_command(v: &Value) -> Effects {
             .or_else(|| json::string(field("uid")).and_then(|id| viewer("bili", &id)))
     };
     let ts = || json::i64(field("timestamp")).and_then(to_ms);
-    let env = |id: Option<String>| envelope(id, user(), text("uname"), ts());
+    // The fan medal the viewer wears (`fans_medal_wearing_status` false: owned, not worn).
+    let medal = || {
+        if field("fans_medal_wearing_status").and_then(Value::as_bool) == Some(false) {
+            return None;
+        }
+        super::medal(
+            field("fans_medal_name").and_then(Value::as_str),
+            json::u64(field("fans_medal_level")),
+        )
+    };
+    let env = |id: Option<String>| {
+        let mut env = envelope(id, user(), text("uname"), ts());
+        env.medal = medal();
+        env
+    };
     match cmd {
         "LIVE_OPEN_PLATFORM_DM" => match text("msg").filter(|m| !m.trim().is_empty()) {
             Some(msg) => Effects::event(super::comment(env(id()), msg)),
@@ -141,16 +157,22 @@ pub fn map_command(v: &Value) -> Effects {
             let rmb = json::f64(field("rmb")).unwrap_or(0.0);
             let at = ts().or_else(|| json::i64(field("start_time")).and_then(to_ms));
             let make = |prefix: &str| {
-                envelope(
+                let mut env = envelope(
                     sc.as_ref().map(|id| format!("{prefix}:{id}")),
                     user(),
                     text("uname"),
                     at,
-                )
+                );
+                env.medal = medal();
+                env
             };
+            let start = json::u64(field("start_time"));
+            let pinned = json::u64(field("end_time"))
+                .zip(start)
+                .map(|(end, start)| end.saturating_sub(start));
             Effects {
                 events: vec![
-                    super::comment(make("biliopen:sc"), message),
+                    super::super_chat(make("biliopen:sc"), message, rmb, pinned),
                     super::gift(make("biliopen:sc-gift"), "醒目留言".into(), 1, rmb),
                 ],
                 ..Effects::default()
@@ -185,10 +207,12 @@ mod tests {
         let dm = json!({"cmd": "LIVE_OPEN_PLATFORM_DM", "data": {"uname": "猫", "uid": 0,
             "open_id": "39b8fedb-60a5-4e29-ac75-b16955f7e632", "msg": "你们谁扔个小心心呗",
             "msg_id": "eb805544-0cf2-4688-bca1-88299e5344bf", "timestamp": 1_650_717_881,
-            "room_id": 4639581, "fans_medal_level": 21, "dm_type": 0}});
+            "room_id": 4639581, "fans_medal_level": 21, "fans_medal_name": "官方",
+            "fans_medal_wearing_status": true, "dm_type": 0}});
         match &map_command(&dm).events[..] {
             [IngestEvent::Comment(c)] => {
                 assert_eq!(c.text, "你们谁扔个小心心呗");
+                assert_eq!(c.env.medal.as_ref().map(|m| m.level), Some(21));
                 assert_eq!(
                     c.env.id.as_deref(),
                     Some("biliopen:eb805544-0cf2-4688-bca1-88299e5344bf")
@@ -220,6 +244,21 @@ mod tests {
         let effects = map_command(&sc);
         assert!(matches!(&effects.events[..],
             [IngestEvent::Comment(c), IngestEvent::Gift(g)] if c.text == "求讲解3号" && g.value == 50.0));
+        let sc = json!({"cmd": "LIVE_OPEN_PLATFORM_SUPER_CHAT", "data": {"open_id": "o2",
+            "message": "看看3号", "rmb": 30, "message_id": 56, "start_time": 1_650_717_900,
+            "end_time": 1_650_717_960, "fans_medal_name": "官方", "fans_medal_level": 9,
+            "fans_medal_wearing_status": true}});
+        match &map_command(&sc).events[0] {
+            IngestEvent::Comment(c) => {
+                let paid = c.super_chat.as_ref().unwrap();
+                assert_eq!((paid.price_cny, paid.duration_s), (30.0, Some(60)));
+                assert_eq!(
+                    c.env.medal.as_ref().map(|m| (m.name.as_str(), m.level)),
+                    Some(("官方", 9))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         let like = json!({"cmd": "LIVE_OPEN_PLATFORM_LIKE", "data": {"open_id": "o3",
             "uname": "路人", "like_count": 8, "msg_id": "l1", "timestamp": 1_650_717_901}});
         assert!(matches!(&map_command(&like).events[..], [IngestEvent::Like(l)] if l.count == 8));

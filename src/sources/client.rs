@@ -156,7 +156,7 @@ pub(crate) async fn supervise<S: Session>(
 ) {
     let mut backoff = Backoff::new(backoff);
     while !cancel.is_cancelled() {
-        status.connecting();
+        status.connecting(now_ms());
         let started = Instant::now();
         let (established, reason) = match session.run(&cancel).await {
             SessionEnd::Cancelled => break,
@@ -190,7 +190,7 @@ pub(crate) async fn supervise<S: Session>(
             "the source did not finish within {FINISH_TIMEOUT:?}"
         );
     }
-    status.stopped();
+    status.stopped(now_ms());
 }
 
 /// rustls needs one process-wide crypto provider before the first TLS connection; we build it

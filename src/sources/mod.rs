@@ -50,8 +50,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::RoomConfig;
 use crate::ingest::{
-    CommentEvent, Envelope, GiftEvent, IngestEvent, LikeEvent, MAX_TEXT_LEN, MAX_USER_LEN,
-    UserEvent,
+    CommentEvent, Envelope, GiftEvent, IngestEvent, LikeEvent, MAX_MEDAL_LEN, MAX_SUPER_CHAT_CNY,
+    MAX_SUPER_CHAT_S, MAX_TEXT_LEN, MAX_USER_LEN, Medal, SuperChat, UserEvent,
 };
 use crate::live::{CommandError, RoomHandle, Rooms, now_ms};
 use crate::metrics::{self, Metrics};
@@ -335,12 +335,10 @@ pub fn spawn(
         source_name: name.clone(),
         problem,
     })?;
-    let status = Arc::new(SourceStatus::new(
-        room.id.clone(),
-        name,
-        config.kind(),
-        config.url(),
-    ));
+    let status = Arc::new(
+        SourceStatus::new(room.id.clone(), name, config.kind(), config.url())
+            .recording_to(room.store.clone()),
+    );
     let sink = Sink {
         room,
         metrics: rooms.metrics().clone(),
@@ -694,11 +692,44 @@ pub(crate) fn envelope(
         ts,
         user,
         name: name.filter(|n| !n.is_empty()),
+        medal: None,
     }
 }
 
 pub(crate) fn comment(env: Envelope, text: String) -> IngestEvent {
-    IngestEvent::Comment(CommentEvent { env, text })
+    IngestEvent::Comment(CommentEvent::new(env, text))
+}
+
+/// A paid comment (醒目留言): `price` in yuan, pinned for `duration_s` when the platform says.
+pub(crate) fn super_chat(
+    env: Envelope,
+    text: String,
+    price: f64,
+    duration_s: Option<u64>,
+) -> IngestEvent {
+    IngestEvent::Comment(CommentEvent {
+        env,
+        text,
+        super_chat: Some(SuperChat {
+            price_cny: if price.is_finite() {
+                price.clamp(0.0, MAX_SUPER_CHAT_CNY)
+            } else {
+                0.0
+            },
+            duration_s: duration_s
+                .filter(|d| *d > 0)
+                .map(|d| d.min(u64::from(MAX_SUPER_CHAT_S)) as u32),
+        }),
+    })
+}
+
+/// A fan medal from a platform's fields; `None` without a name.
+pub(crate) fn medal(name: Option<&str>, level: Option<u64>) -> Option<Medal> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty())?;
+    Some(Medal {
+        name: health::clip_to(name, MAX_MEDAL_LEN).to_owned(),
+        level: level.unwrap_or(0).min(u64::from(u32::MAX)) as u32,
+    })
 }
 
 pub(crate) fn gift(env: Envelope, gift: String, count: u32, value: f64) -> IngestEvent {
