@@ -879,9 +879,20 @@ async fn post(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> (u16, Value) {
+    http(addr, "POST", path, headers, body).await
+}
+
+/// A raw HTTP/1.1 request; returns the status code and the body as JSON (null when not).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
@@ -1293,4 +1304,96 @@ async fn issue9_a_dropped_connection_is_a_gap_in_the_review_and_paid_comments_st
     assert_eq!(review.super_chats[0].price_cny, 50.0);
     assert_eq!(review.super_chats[0].medal_level, Some(12));
     assert_eq!(review.summary.medal_comments, 2);
+}
+
+/// A raw HTTP/1.1 GET.
+async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let headers: Vec<(&str, String)> = headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    http(addr, "GET", path, &headers, b"").await
+}
+
+#[tokio::test]
+async fn issue9_the_console_reads_source_health_with_the_view_token() {
+    let platform = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let platform_addr = platform.local_addr().unwrap();
+    let config = Config::from_toml(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        view_token = "viewer-secret"
+        [[rooms.sources]]
+        kind = "bilibili"
+        name = "bili"
+        url = "ws://{platform_addr}/sub?key=hidden"
+        room_id = 22824550
+        key = "the-key"
+        backoff_min_ms = 20
+        [[rooms]]
+        id = "r2"
+        "#
+    ))
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(livecue::server::run(
+        listener,
+        config,
+        livecue::server::Options::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let (mut ws, _) = accept(&platform).await;
+    bili_auth(&mut ws).await;
+    ws.send(Message::Binary(danmu("好看", 7, T0).into()))
+        .await
+        .unwrap();
+
+    // Refused before any data without the room's view token.
+    let (status, body) = get(addr, "/api/rooms/r1/sources", &[]).await;
+    assert_eq!((status, &body["code"]), (401, &json!("unauthorized")));
+    let (status, _) = get(addr, "/api/rooms/r1/sources?token=nope", &[]).await;
+    assert_eq!(status, 401);
+    let (status, _) = get(addr, "/api/rooms/nope/sources", &[]).await;
+    assert_eq!(status, 404);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = get(
+            addr,
+            "/api/rooms/r1/sources",
+            &[("Authorization", "Bearer viewer-secret")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        if body["sources"][0]["connected"] == true && body["sources"][0]["messages"] == 2 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the source connects: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(body["type"], "sources");
+    assert_eq!(body["room"], "r1");
+    assert!(body["now"].as_i64().unwrap() >= T0);
+    let source = &body["sources"][0];
+    assert_eq!(source["name"], "bili");
+    assert_eq!(source["kind"], "bilibili");
+    assert_eq!(source["state"], "connected");
+    assert_eq!(source["reconnects"], 0);
+    assert!(source["last_message_at"].as_i64().is_some());
+    assert!(source["decode_errors"].as_object().unwrap().is_empty());
+    assert_eq!(source["gaps"], json!([]));
+    // The signed query never leaves the server.
+    assert!(!body.to_string().contains("hidden"), "{body}");
+    // Another room's list is its own (and empty).
+    let (status, other) = get(addr, "/api/rooms/r2/sources", &[]).await;
+    assert_eq!((status, other["sources"].clone()), (200, json!([])));
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
 }

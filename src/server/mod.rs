@@ -5,13 +5,15 @@
 //! away", stops the room tasks and waits for them (at most [`SHUTDOWN_DEADLINE`]).
 //!
 //! Routes (PROTOCOL.md): `/`, `/overlay`, `/console`, `/healthz`, `/metrics`,
-//! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`, `/api/rooms/{room}/report`.
+//! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`, `/api/rooms/{room}/report`,
+//! `/api/rooms/{room}/sources`.
 
 mod auth;
 mod demo_feed;
 mod ingest;
 mod pages;
 mod report;
+mod sources;
 mod stream;
 
 use std::future::Future;
@@ -214,6 +216,7 @@ pub fn router(app: App, max_body: usize) -> Router {
         )
         .route("/ws/room/{room}", get(stream::websocket))
         .route("/api/rooms/{room}/report", get(report::report))
+        .route("/api/rooms/{room}/sources", get(sources::sources))
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
