@@ -863,9 +863,13 @@ async fn issue9_douyin_heartbeats_every_10_seconds() {
 
 /// Serves the sources' webhook routes on 127.0.0.1:0.
 async fn serve(fixture: &Fixture) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    serve_router(fixture.sources.router()).await
+}
+
+/// Serves `router` on 127.0.0.1:0 (a fake platform's HTTP API, the webhook routes).
+async fn serve_router(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = fixture.sources.router();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
@@ -1396,4 +1400,249 @@ async fn issue9_the_console_reads_source_health_with_the_view_token() {
         .expect("the server stops")
         .unwrap()
         .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bilibili open platform: the app lifecycle over HTTP
+// ---------------------------------------------------------------------------------------------
+
+const OPEN_KEY_ID: &str = "ak-test";
+const OPEN_SECRET: &str = "sk-test-secret";
+
+/// One call the fake open platform received.
+#[derive(Debug, Clone)]
+struct OpenCall {
+    path: String,
+    body: Value,
+    at: Instant,
+    signed: Result<(), String>,
+}
+
+/// Checks the documented signature on its own terms (independently of the adapter's code):
+/// the six x-bili-* headers, the body's MD5, and Authorization = hex HMAC-SHA256 of the sorted
+/// `name:value` lines.
+fn check_signature(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<(), String> {
+    use hmac::Mac as _;
+    use md5::Digest as _;
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or(format!("missing {name}"))
+    };
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if get("x-bili-accesskeyid")? != OPEN_KEY_ID {
+        return Err("wrong key id".into());
+    }
+    if get("x-bili-content-md5")? != hex(&md5::Md5::digest(body)) {
+        return Err("wrong body md5".into());
+    }
+    if get("x-bili-signature-method")? != "HMAC-SHA256" || get("x-bili-signature-version")? != "1.0"
+    {
+        return Err("wrong method or version".into());
+    }
+    get("x-bili-signature-nonce")?;
+    get("x-bili-timestamp")?
+        .parse::<u64>()
+        .map_err(|e| e.to_string())?;
+    let mut lines: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("x-bili-"))
+        .map(|(k, v)| format!("{}:{}", k.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    lines.sort();
+    if lines.len() != 6 {
+        return Err(format!("{} x-bili-* headers", lines.len()));
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(OPEN_SECRET.as_bytes()).unwrap();
+    mac.update(lines.join("\n").as_bytes());
+    if get("authorization")? != hex(&mac.finalize().into_bytes()) {
+        return Err("wrong Authorization".into());
+    }
+    Ok(())
+}
+
+/// The open platform's HTTP API on 127.0.0.1:0; `start` answers with `ws` as the wss_link.
+async fn fake_open_platform(ws: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<OpenCall>>>) {
+    use axum::extract::{Path, State};
+    let calls: Arc<Mutex<Vec<OpenCall>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/v2/app/{action}",
+            axum::routing::post(
+                move |State(calls): State<Arc<Mutex<Vec<OpenCall>>>>,
+                      Path(action): Path<String>,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Bytes| async move {
+                    let signed = check_signature(&headers, &body);
+                    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let mut log = calls.lock().unwrap();
+                    log.push(OpenCall {
+                        path: action.clone(),
+                        body: parsed,
+                        at: Instant::now(),
+                        signed: signed.clone(),
+                    });
+                    let starts = log.iter().filter(|c| c.path == "start").count();
+                    drop(log);
+                    let answer = match (signed, action.as_str()) {
+                        (Err(e), _) => json!({"code": 4000, "message": e, "request_id": "r"}),
+                        (Ok(()), "start") => json!({"code": 0, "message": "0", "request_id": "r",
+                        "data": {
+                            "game_info": {"game_id": format!("game-{starts}")},
+                            "websocket_info": {
+                                "auth_body": format!("{{\"key\":\"open-key-{starts}\"}}"),
+                                "wss_link": [format!("ws://{ws}/sub")]
+                            },
+                            "anchor_info": {"room_id": 4639581, "uname": "主播", "uid": 1}
+                        }}),
+                        (Ok(()), _) => {
+                            json!({"code": 0, "message": "0", "request_id": "r", "data": {}})
+                        }
+                    };
+                    axum::Json(answer)
+                },
+            ),
+        )
+        .with_state(calls.clone());
+    let (addr, _server) = serve_router(app).await;
+    (addr, calls)
+}
+
+fn open_app_config(api: SocketAddr) -> String {
+    format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.sources]]
+        kind = "bilibili_open"
+        name = "open"
+        api_base = "http://{api}"
+        app_id = 1650000000000
+        code = "BV-CODE-123"
+        access_key_id = "{OPEN_KEY_ID}"
+        access_key_secret = "{OPEN_SECRET}"
+        backoff_min_ms = 20
+        backoff_max_ms = 200
+        "#
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue9_bilibili_open_app_starts_signed_heartbeats_every_20_seconds_and_ends() {
+    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (api, calls) = fake_open_platform(ws_listener.local_addr().unwrap()).await;
+    let fixture = Fixture::start(&open_app_config(api));
+
+    // The start call's auth_body is what the adapter authenticates with.
+    let (mut ws, _) = accept(&ws_listener).await;
+    let auth = bili_auth(&mut ws).await;
+    assert_eq!(auth, json!({"key": "open-key-1"}));
+    let dm = command(
+        json!({"cmd": "LIVE_OPEN_PLATFORM_DM", "data": {"open_id": "o1",
+        "uname": "猫", "msg": "2号多少钱", "msg_id": "m1", "timestamp": T0 / 1000,
+        "fans_medal_name": "官方", "fans_medal_level": 9, "fans_medal_wearing_status": true}}),
+    );
+    ws.send(Message::Binary(dm.into())).await.unwrap();
+    let (tx, _beats) = mpsc::unbounded_channel();
+    let server = tokio::spawn(bili_answer_heartbeats(ws, tx));
+    fixture
+        .wait_for("the comment", |t, s| t["comments"] == 1 && s.connected)
+        .await;
+
+    // Let 70 s pass (paused time): three app heartbeats, 20 s apart.
+    let deadline = Instant::now() + Duration::from_secs(200);
+    loop {
+        let beats = calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.path == "heartbeat")
+            .count();
+        if beats >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "heartbeats: {:?}",
+            calls.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    fixture.stop().await;
+    server.abort();
+
+    let calls = calls.lock().unwrap().clone();
+    for c in &calls {
+        assert_eq!(c.signed, Ok(()), "{} is signed as documented", c.path);
+    }
+    let paths: Vec<&str> = calls.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"start"));
+    assert_eq!(
+        paths.last(),
+        Some(&"end"),
+        "the app session ends at shutdown: {paths:?}"
+    );
+    assert_eq!(paths.iter().filter(|p| **p == "start").count(), 1);
+    assert_eq!(
+        calls[0].body,
+        json!({"code": "BV-CODE-123", "app_id": 1650000000000u64})
+    );
+    let beats: Vec<&OpenCall> = calls.iter().filter(|c| c.path == "heartbeat").collect();
+    assert_eq!(beats[0].body, json!({"game_id": "game-1"}));
+    let first = beats[0].at - calls[0].at;
+    assert!(
+        first >= Duration::from_secs(20) && first < Duration::from_secs(21),
+        "first app heartbeat {first:?} after the start"
+    );
+    for pair in beats.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_secs(20) && gap < Duration::from_secs(21),
+            "app heartbeats {gap:?} apart"
+        );
+    }
+    assert_eq!(
+        calls.last().unwrap().body,
+        json!({"app_id": 1650000000000u64, "game_id": "game-1"})
+    );
+}
+
+#[tokio::test]
+async fn issue9_bilibili_open_app_reuses_its_session_across_a_reconnect() {
+    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (api, calls) = fake_open_platform(ws_listener.local_addr().unwrap()).await;
+    let fixture = Fixture::start(&open_app_config(api));
+    let (mut ws, _) = accept(&ws_listener).await;
+    bili_auth(&mut ws).await;
+    close_gracefully(ws).await;
+    // The platform drops the WebSocket: the same app session is checked with a heartbeat
+    // right away, and the auth body it gave is used again.
+    let (mut ws, _) = accept(&ws_listener).await;
+    assert_eq!(bili_auth(&mut ws).await, json!({"key": "open-key-1"}));
+    fixture
+        .wait_for("the reconnection", |_, s| s.connected && s.reconnects == 1)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !calls.lock().unwrap().iter().any(|c| c.path == "heartbeat") {
+        assert!(
+            Instant::now() < deadline,
+            "a heartbeat checks the reused session"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fixture.stop().await;
+    let paths: Vec<String> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| *p == "start").count(),
+        1,
+        "{paths:?}"
+    );
+    assert_eq!(paths.last().map(String::as_str), Some("end"));
 }

@@ -341,11 +341,16 @@ pub(crate) fn hello_connect(
     Connect {
         url: url.to_owned(),
         headers,
-        hello: Some(Message::Binary(encode(VER_PLAIN, OP_AUTH, 1, auth).into())),
+        hello: Some(auth_packet(auth)),
         beat_at_start: true,
         heartbeat,
         idle,
     }
+}
+
+/// The auth packet carrying `body`.
+pub(crate) fn auth_packet(body: &[u8]) -> Message {
+    Message::Binary(encode(VER_PLAIN, OP_AUTH, 1, body).into())
 }
 
 /// A fan medal (粉丝勋章) as the danmaku carries it.

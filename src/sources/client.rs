@@ -115,6 +115,9 @@ pub(crate) enum SessionEnd {
         established: bool,
         reason: String,
     },
+    /// The platform refused the handshake (a wrong or expired key); reconnect after a
+    /// backoff, with fresh credentials where the source can get them.
+    Refused(String),
 }
 
 impl SessionEnd {
@@ -164,6 +167,7 @@ pub(crate) async fn supervise<S: Session>(
                 established,
                 reason,
             } => (established, reason),
+            SessionEnd::Refused(reason) => (false, reason),
         };
         let now = now_ms();
         if established {

@@ -34,6 +34,7 @@ mod client;
 pub mod douyin;
 pub mod douyin_open;
 pub mod health;
+pub mod http;
 pub mod json_map;
 pub mod session;
 
@@ -122,7 +123,7 @@ impl SourceConfig {
     pub fn url(&self) -> &str {
         match self {
             SourceConfig::Bilibili(c) => &c.url,
-            SourceConfig::BilibiliOpen(c) => &c.url,
+            SourceConfig::BilibiliOpen(c) => c.endpoint(),
             SourceConfig::Douyin(c) => &c.url,
             SourceConfig::DouyinOpen(c) => &c.url,
             SourceConfig::Json(c) => &c.url,
@@ -353,7 +354,12 @@ pub fn spawn(
         }
         SourceConfig::BilibiliOpen(c) => {
             let backoff = c.backoff();
-            let session = bilibili_open::session(&c, sink);
+            let session =
+                bilibili_open::session(&c, sink).map_err(|problem| SourceError::Config {
+                    room: status.room().to_owned(),
+                    source_name: status.name().to_owned(),
+                    problem,
+                })?;
             tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
             None
         }

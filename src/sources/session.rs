@@ -267,7 +267,11 @@ pub(crate) async fn run<P: Protocol>(
             }
             Some(Err(refused)) => {
                 status.apply(&incoming.effects, now);
-                return end(refused);
+                return if established {
+                    SessionEnd::dropped(refused)
+                } else {
+                    SessionEnd::Refused(refused)
+                };
             }
             _ => {}
         }
