@@ -1646,3 +1646,96 @@ async fn issue9_bilibili_open_app_reuses_its_session_across_a_reconnect() {
     );
     assert_eq!(paths.last().map(String::as_str), Some("end"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bilibili web: the key (and host) from getDanmuInfo
+// ---------------------------------------------------------------------------------------------
+
+/// The live API's `getDanmuInfo` on 127.0.0.1:0: the first answer is the platform's -352
+/// (risk control), then fresh tokens naming `ws` as the only host. Records each query and
+/// cookie.
+/// Queries and cookies a fake HTTP API received.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+async fn fake_danmu_info(ws: SocketAddr) -> (SocketAddr, Seen) {
+    use axum::extract::{RawQuery, State};
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/xlive/web-room/v1/index/getDanmuInfo",
+            axum::routing::get(
+                move |State(seen): State<Seen>,
+                      RawQuery(query): RawQuery,
+                      headers: axum::http::HeaderMap| async move {
+                    let cookie = headers
+                        .get("cookie")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
+                    let mut seen = seen.lock().unwrap();
+                    seen.push((query.unwrap_or_default(), cookie));
+                    let n = seen.len();
+                    axum::Json(if n == 1 {
+                        json!({"code": -352, "message": "-352", "data": null})
+                    } else {
+                        json!({"code": 0, "message": "0", "data": {
+                            "token": format!("fetched-token-{n}"),
+                            "host_list": [{"host": "127.0.0.1", "port": ws.port(),
+                                           "wss_port": 1, "ws_port": ws.port()}]}})
+                    })
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let (addr, _server) = serve_router(app).await;
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn issue9_bilibili_fetches_a_fresh_key_and_host_before_each_connection() {
+    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (api, seen) = fake_danmu_info(ws_listener.local_addr().unwrap()).await;
+    let fixture = Fixture::start(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.sources]]
+        kind = "bilibili"
+        name = "bili"
+        room_id = 22824550
+        api_base = "http://{api}"
+        wss = false
+        cookie = "SESSDATA=test"
+        backoff_min_ms = 20
+        backoff_max_ms = 200
+        "#
+    ));
+    // The first fetch is refused (-352): counted, retried after a backoff.
+    let (mut ws, _) = accept(&ws_listener).await;
+    let auth = bili_auth(&mut ws).await;
+    assert_eq!(auth["key"], "fetched-token-2", "{auth}");
+    assert_eq!(auth["roomid"], 22824550);
+    ws.send(Message::Binary(danmu("好看", 7, T0).into()))
+        .await
+        .unwrap();
+    fixture
+        .wait_for("the comment", |t, s| t["comments"] == 1 && s.connected)
+        .await;
+    close_gracefully(ws).await;
+    // Every connection asks for a fresh key.
+    let (mut ws, _) = accept(&ws_listener).await;
+    assert_eq!(bili_auth(&mut ws).await["key"], "fetched-token-3");
+    fixture
+        .wait_for("the reconnection", |_, s| s.connected && s.reconnects == 2)
+        .await;
+    let s = fixture.status();
+    assert_eq!(s.decode_errors.get("key_fetch"), Some(&1), "{s:#?}");
+    assert_eq!(s.endpoint, format!("http://{api}"));
+    fixture.stop().await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    for (query, cookie) in &seen {
+        assert_eq!(query, "id=22824550&type=0");
+        assert_eq!(cookie, "SESSDATA=test");
+    }
+}

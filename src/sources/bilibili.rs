@@ -28,6 +28,14 @@
 //! `LIKE_INFO_V3_CLICK` → like, `WATCHED_CHANGE` → the status's `watched`, `LIVE` /
 //! `PREPARING` → the status's `live`. Everything else is counted as ignored, by name.
 //!
+//! The key: configured as `key`, or, with `api_base` and no `key`, fetched before every
+//! connection from `GET {api_base}/xlive/web-room/v1/index/getDanmuInfo?id={room_id}&type=0`
+//! (`data.token`; without `url`, the host comes from `data.host_list[]`: `wss://host:wss_port/sub`,
+//! or `ws://host:ws_port/sub` with `wss = false`, the next host on each attempt). The request
+//! carries the configured `cookie` and `user_agent`. That endpoint is unofficial: today it may
+//! answer an error (-352) without a logged-in cookie, or want wbi-signed parameters, which
+//! LiveCue does not compute; a failed fetch is counted (`key_fetch`) and retried with backoff.
+//!
 //! Limits: see [`decode`]. The protocol is unofficial and changes (2023 on: the `key` from the
 //! room's `getDanmuInfo` API is required, anonymous viewers' names arrive masked, some rooms
 //! send `INTERACT_WORD_V2` as protobuf, which is not decoded).
@@ -40,8 +48,11 @@ use serde_json::Value;
 use thiserror::Error;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::client::BackoffConfig;
-use super::session::{Connect, Fixed, Frame, Incoming, Protocol, Timing, TimingDefaults};
+use tokio_util::sync::CancellationToken;
+
+use super::client::{BackoffConfig, Session, SessionEnd};
+use super::http::Http;
+use super::session::{self, Connect, Frame, Incoming, Protocol, Timing, TimingDefaults};
 use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, content_hash, envelope, json, to_ms, viewer};
 
 /// Header length in bytes.
@@ -229,6 +240,8 @@ fn inflate(protover: u16, body: &[u8], budget: &mut usize) -> Result<Vec<u8>, Co
 /// room_id = 22824550          # the real (long) room id
 /// key = "..."                 # token from getDanmuInfo (required by the platform today)
 /// uid = 0                     # the account the key was issued to (0: anonymous)
+/// # or, instead of key (and url): fetch them before each connection
+/// # api_base = "https://api.live.bilibili.com", wss = true
 /// # optional: buvid = "...", cookie = "...", user_agent = "...", protover = 3,
 /// # heartbeat_s = 30, idle_timeout_s = 75, backoff_min_ms = 1000, backoff_max_ms = 60000
 /// ```
@@ -238,13 +251,26 @@ pub struct BilibiliConfig {
     /// The source's name in its room (default: the kind).
     #[serde(default)]
     pub name: Option<String>,
-    /// The danmaku WebSocket (`ws://` or `wss://`).
+    /// The danmaku WebSocket (`ws://` or `wss://`); may be left out with `api_base`, which
+    /// then chooses a host of `getDanmuInfo`'s `host_list`.
+    #[serde(default)]
     pub url: String,
     /// The platform's real room id.
     pub room_id: u64,
-    /// The auth token (`token` of the room's `getDanmuInfo` answer).
+    /// The auth token (`token` of the room's `getDanmuInfo` answer). Without it and with
+    /// `api_base`, it is fetched before every connection.
     #[serde(default)]
     pub key: Secret,
+    /// The live API to fetch the key from (`https://api.live.bilibili.com`): `GET
+    /// {api_base}/xlive/web-room/v1/index/getDanmuInfo?id={room_id}&type=0`. Unofficial; the
+    /// real endpoint may want a logged-in `cookie` (and, some days, wbi signing, which LiveCue
+    /// does not do).
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// With a fetched host: `wss://host:wss_port/sub` (true, default) or
+    /// `ws://host:ws_port/sub`.
+    #[serde(default = "yes")]
+    pub wss: bool,
     /// The account id the key belongs to; 0 for anonymous.
     #[serde(default)]
     pub uid: u64,
@@ -278,9 +304,21 @@ fn default_protover() -> u16 {
     DEFAULT_PROTOVER
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl BilibiliConfig {
     pub fn validate(&self) -> Result<(), String> {
-        super::check_ws_url(&self.url)?;
+        match &self.api_base {
+            Some(base) => {
+                super::http::check_http_url("api_base", base)?;
+                if !self.url.is_empty() {
+                    super::check_ws_url(&self.url)?;
+                }
+            }
+            None => super::check_ws_url(&self.url)?,
+        }
         if self.room_id == 0 {
             return Err("room_id must be the platform's room id (not 0)".into());
         }
@@ -294,38 +332,184 @@ impl BilibiliConfig {
         self.timing.schedule(TIMING).backoff
     }
 
-    /// The auth packet's JSON body.
+    /// The auth packet's JSON body, with the configured key.
     pub fn auth_body(&self) -> Vec<u8> {
+        self.auth_body_with(self.key.expose())
+    }
+
+    /// The auth packet's JSON body with `key`.
+    pub fn auth_body_with(&self, key: &str) -> Vec<u8> {
         let mut auth = serde_json::json!({
             "uid": self.uid,
             "roomid": self.room_id,
             "protover": self.protover,
             "platform": "web",
             "type": 2,
-            "key": self.key.expose(),
+            "key": key,
         });
         if !self.buvid.is_empty() {
             auth["buvid"] = Value::String(self.buvid.expose().to_owned());
         }
         auth.to_string().into_bytes()
     }
+
+    /// What the status shows as the source's address.
+    pub fn endpoint(&self) -> &str {
+        match &self.api_base {
+            Some(base) if self.url.is_empty() => base,
+            _ => &self.url,
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Cookie", self.cookie.expose().to_owned()),
+            ("User-Agent", self.user_agent.clone().unwrap_or_default()),
+        ]
+    }
 }
 
-pub(crate) fn session(config: &BilibiliConfig, sink: Sink) -> Fixed<PacketProtocol> {
+pub(crate) fn session(config: &BilibiliConfig, sink: Sink) -> Result<BiliSession, String> {
     let schedule = config.timing.schedule(TIMING);
-    Fixed {
+    let fetch = match &config.api_base {
+        Some(base) if config.key.is_empty() => Some(KeyFetch {
+            http: Http::new().map_err(|e| e.to_string())?,
+            url: format!(
+                "{}/xlive/web-room/v1/index/getDanmuInfo?id={}&type=0",
+                base.trim_end_matches('/'),
+                config.room_id
+            ),
+        }),
+        _ => None,
+    };
+    Ok(BiliSession {
         connect: hello_connect(
             &config.url,
-            vec![
-                ("Cookie", config.cookie.expose().to_owned()),
-                ("User-Agent", config.user_agent.clone().unwrap_or_default()),
-            ],
+            config.headers(),
             &config.auth_body(),
             schedule.heartbeat,
             schedule.idle,
         ),
+        config: config.clone(),
+        fetch,
         protocol: PacketProtocol { map: map_command },
         sink,
+        attempt: 0,
+    })
+}
+
+/// A `bilibili` source: with `api_base` and no `key`, each connection first fetches a fresh
+/// key (and, without `url`, a host) from `getDanmuInfo`.
+pub(crate) struct BiliSession {
+    connect: Connect,
+    config: BilibiliConfig,
+    fetch: Option<KeyFetch>,
+    protocol: PacketProtocol,
+    sink: Sink,
+    /// Connections tried, to take the next host each time.
+    attempt: usize,
+}
+
+struct KeyFetch {
+    http: Http,
+    url: String,
+}
+
+/// What `getDanmuInfo` gave: the key and the hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanmuInfo {
+    pub token: String,
+    /// `(host, port)`: `wss_port` or `ws_port` as asked.
+    pub hosts: Vec<(String, u16)>,
+}
+
+/// Reads a `getDanmuInfo` answer: `data.token` and `data.host_list[] {host, wss_port,
+/// ws_port}`; `Err` with the platform's code and message otherwise.
+pub fn parse_danmu_info(answer: &Value, wss: bool) -> Result<DanmuInfo, String> {
+    match json::i64(answer.get("code")) {
+        Some(0) => {}
+        code => {
+            return Err(format!(
+                "getDanmuInfo answered code {} ({}): the endpoint may want a logged-in cookie \
+                 or wbi signing",
+                code.unwrap_or(-1),
+                json::string(answer.get("message")).unwrap_or_default()
+            ));
+        }
+    }
+    let token = answer
+        .pointer("/data/token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or("getDanmuInfo: no data.token")?
+        .to_owned();
+    let port_key = if wss { "wss_port" } else { "ws_port" };
+    let hosts = answer
+        .pointer("/data/host_list")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|h| {
+                    let host = h.get("host")?.as_str()?;
+                    let port = u16::try_from(json::u64(h.get(port_key))?).ok()?;
+                    let plain = host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
+                    (plain && !host.is_empty() && port != 0).then(|| (host.to_owned(), port))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(DanmuInfo { token, hosts })
+}
+
+impl BiliSession {
+    /// The connection of this attempt: a fresh key (and host) when fetching.
+    async fn prepare(&mut self, cancel: &CancellationToken) -> Result<Connect, SessionEnd> {
+        let Some(fetch) = &self.fetch else {
+            return Ok(self.connect.clone());
+        };
+        let headers = self.config.headers();
+        let answer = tokio::select! {
+            () = cancel.cancelled() => return Err(SessionEnd::Cancelled),
+            answer = fetch.http.get_json(&fetch.url, &headers) => answer,
+        };
+        let info = answer
+            .map_err(|e| e.to_string())
+            .and_then(|a| parse_danmu_info(&a, self.config.wss));
+        let info = match info {
+            Ok(info) => info,
+            Err(e) => {
+                self.sink.status().decode_error("key_fetch", &e);
+                return Err(SessionEnd::failed(format!("key fetch: {e}")));
+            }
+        };
+        let url = if !self.config.url.is_empty() {
+            self.config.url.clone()
+        } else if info.hosts.is_empty() {
+            let e = "getDanmuInfo: no usable host in data.host_list";
+            self.sink.status().decode_error("key_fetch", e);
+            return Err(SessionEnd::failed(e));
+        } else {
+            let (host, port) = &info.hosts[self.attempt % info.hosts.len()];
+            let scheme = if self.config.wss { "wss" } else { "ws" };
+            format!("{scheme}://{host}:{port}/sub")
+        };
+        self.attempt = self.attempt.wrapping_add(1);
+        Ok(Connect {
+            url,
+            hello: Some(auth_packet(&self.config.auth_body_with(&info.token))),
+            ..self.connect.clone()
+        })
+    }
+}
+
+impl Session for BiliSession {
+    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
+        match self.prepare(cancel).await {
+            Ok(connect) => session::run(&connect, &mut self.protocol, &self.sink, cancel).await,
+            Err(end) => end,
+        }
     }
 }
 
@@ -897,6 +1081,40 @@ mod tests {
             IngestEvent::Comment(c) => assert_eq!(c.env.user, None),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn danmu_info_gives_the_key_and_hosts() {
+        let answer = json!({"code": 0, "message": "0", "data": {"group": "live",
+            "business_id": 0, "refresh_row_factor": 0.125, "max_delay": 5000,
+            "token": "tok-123", "host_list": [
+                {"host": "zj-cn-live-comet.chat.bilibili.com", "port": 2243, "wss_port": 443, "ws_port": 2244},
+                {"host": "bad host/", "port": 1, "wss_port": 443, "ws_port": 2244},
+                {"host": "broadcastlv.chat.bilibili.com", "port": 2243, "wss_port": 443, "ws_port": 2244}]}});
+        let info = parse_danmu_info(&answer, true).unwrap();
+        assert_eq!(info.token, "tok-123");
+        assert_eq!(
+            info.hosts,
+            [
+                ("zj-cn-live-comet.chat.bilibili.com".to_owned(), 443),
+                ("broadcastlv.chat.bilibili.com".to_owned(), 443)
+            ]
+        );
+        assert_eq!(parse_danmu_info(&answer, false).unwrap().hosts[0].1, 2244);
+        let refused = json!({"code": -352, "message": "-352", "data": null});
+        assert!(
+            parse_danmu_info(&refused, true)
+                .unwrap_err()
+                .contains("-352")
+        );
+        assert!(parse_danmu_info(&json!({"code": 0, "data": {}}), true).is_err());
+        // url may be left out only when the host is fetched.
+        let config: BilibiliConfig =
+            toml::from_str("room_id = 1\napi_base = 'https://api.live.bilibili.com'").unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.endpoint(), "https://api.live.bilibili.com");
+        let config: BilibiliConfig = toml::from_str("room_id = 1").unwrap();
+        assert!(config.validate().is_err());
     }
 
     #[test]

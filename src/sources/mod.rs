@@ -122,7 +122,7 @@ impl SourceConfig {
     /// `url`: the platform address we connect to, or the webhook path we listen on.
     pub fn url(&self) -> &str {
         match self {
-            SourceConfig::Bilibili(c) => &c.url,
+            SourceConfig::Bilibili(c) => c.endpoint(),
             SourceConfig::BilibiliOpen(c) => c.endpoint(),
             SourceConfig::Douyin(c) => &c.url,
             SourceConfig::DouyinOpen(c) => &c.url,
@@ -348,7 +348,11 @@ pub fn spawn(
     let webhook = match config {
         SourceConfig::Bilibili(c) => {
             let backoff = c.backoff();
-            let session = bilibili::session(&c, sink);
+            let session = bilibili::session(&c, sink).map_err(|problem| SourceError::Config {
+                room: status.room().to_owned(),
+                source_name: status.name().to_owned(),
+                problem,
+            })?;
             tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
             None
         }
