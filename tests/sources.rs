@@ -161,6 +161,8 @@ async fn accept(listener: &TcpListener) -> (ServerWs, Vec<(String, String)>) {
     let keep = seen.clone();
     let ws = tokio_tungstenite::accept_hdr_async(tcp, move |req: &Request, res: Response| {
         let mut headers = keep.lock().unwrap();
+        // The request's target, under a name no header can have.
+        headers.push((":uri".to_owned(), req.uri().to_string()));
         for (k, v) in req.headers() {
             headers.push((k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()));
         }
@@ -1651,12 +1653,21 @@ async fn issue9_bilibili_open_app_reuses_its_session_across_a_reconnect() {
 // Bilibili web: the key (and host) from getDanmuInfo
 // ---------------------------------------------------------------------------------------------
 
+/// What a fake HTTP API received: (query or body, a header's value) per request.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A request header's value, or "".
+fn header(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
 /// The live API's `getDanmuInfo` on 127.0.0.1:0: the first answer is the platform's -352
 /// (risk control), then fresh tokens naming `ws` as the only host. Records each query and
 /// cookie.
-/// Queries and cookies a fake HTTP API received.
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
 async fn fake_danmu_info(ws: SocketAddr) -> (SocketAddr, Seen) {
     use axum::extract::{RawQuery, State};
     let seen: Seen = Arc::default();
@@ -1667,13 +1678,8 @@ async fn fake_danmu_info(ws: SocketAddr) -> (SocketAddr, Seen) {
                 move |State(seen): State<Seen>,
                       RawQuery(query): RawQuery,
                       headers: axum::http::HeaderMap| async move {
-                    let cookie = headers
-                        .get("cookie")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_owned();
                     let mut seen = seen.lock().unwrap();
-                    seen.push((query.unwrap_or_default(), cookie));
+                    seen.push((query.unwrap_or_default(), header(&headers, "cookie")));
                     let n = seen.len();
                     axum::Json(if n == 1 {
                         json!({"code": -352, "message": "-352", "data": null})
@@ -1738,4 +1744,108 @@ async fn issue9_bilibili_fetches_a_fresh_key_and_host_before_each_connection() {
         assert_eq!(query, "id=22824550&type=0");
         assert_eq!(cookie, "SESSDATA=test");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Douyin web: the URL signer
+// ---------------------------------------------------------------------------------------------
+
+/// The request target the adapter connected to.
+fn uri(headers: &[(String, String)]) -> &str {
+    headers
+        .iter()
+        .find(|(k, _)| k == ":uri")
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// A signer on 127.0.0.1:0: it answers the first request with a whole signed URL, the second
+/// with only a signature, and fails (500) after that. Records each request's body and token.
+async fn fake_signer(ws: SocketAddr) -> (SocketAddr, Seen) {
+    use axum::extract::State;
+    use axum::response::IntoResponse as _;
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/sign",
+            axum::routing::post(
+                move |State(seen): State<Seen>,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Bytes| async move {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push((
+                        String::from_utf8_lossy(&body).into_owned(),
+                        header(&headers, "authorization"),
+                    ));
+                    match seen.len() {
+                        1 => axum::Json(json!({"url": format!(
+                            "ws://{ws}/webcast/im/push/v2/?room_id=7300000000000000000&signature=signed-1")}))
+                        .into_response(),
+                        2 => axum::Json(json!({"signature": "signed+2"})).into_response(),
+                        _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let (addr, _server) = serve_router(app).await;
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn issue9_douyin_asks_its_signer_before_each_connection_and_falls_back_to_the_url() {
+    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws = ws_listener.local_addr().unwrap();
+    let (signer, seen) = fake_signer(ws).await;
+    let fixture = Fixture::start(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.sources]]
+        kind = "douyin"
+        url = "ws://{ws}/webcast/im/push/v2/?room_id=7300000000000000000&signature=configured"
+        room_id = 7300000000000000000
+        user_agent = "LiveCueTest/1"
+        signer_url = "http://{signer}/sign"
+        signer_token = "signer-secret"
+        backoff_min_ms = 20
+        backoff_max_ms = 200
+        "#
+    ));
+    let mut targets = Vec::new();
+    for n in 0..3 {
+        let (mut ws, headers) = accept(&ws_listener).await;
+        targets.push(uri(&headers).to_owned());
+        ws.send(Message::Binary(
+            dy_frame(1, 1, vec![dy_chat(3000 + n, "好看", 1)], None).into(),
+        ))
+        .await
+        .unwrap();
+        fixture
+            .wait_for("the comment", |t, _| t["comments"] == n + 1)
+            .await;
+        close_gracefully(ws).await;
+    }
+    assert_eq!(
+        targets,
+        [
+            // A whole URL from the signer,
+            "/webcast/im/push/v2/?room_id=7300000000000000000&signature=signed-1",
+            // a signature added to the unsigned URL,
+            "/webcast/im/push/v2/?room_id=7300000000000000000&signature=signed%2B2",
+            // and the configured URL when the signer fails.
+            "/webcast/im/push/v2/?room_id=7300000000000000000&signature=configured",
+        ]
+    );
+    let s = fixture.status();
+    assert_eq!(s.decode_errors.get("signer"), Some(&1), "{s:#?}");
+    fixture.stop().await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 3);
+    let request: Value = serde_json::from_str(&seen[0].0).unwrap();
+    assert_eq!(
+        request,
+        json!({"url": format!("ws://{ws}/webcast/im/push/v2/?room_id=7300000000000000000"),
+               "room_id": "7300000000000000000", "user_agent": "LiveCueTest/1"})
+    );
+    assert_eq!(seen[0].1, "Bearer signer-secret");
 }

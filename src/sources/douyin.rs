@@ -14,11 +14,18 @@
 //! `WebcastControlMessage` status 3 → the status's `live` = false. Other methods (shopping and
 //! product messages included: their fields are not reliably documented) are counted as ignored.
 //!
-//! The push URL must carry the query the web page builds, `signature` included; computing that
-//! signature is out of scope (it comes from the page's script), so the configured `url`,
-//! `cookie` and `user_agent` must be the ones it was made for (typically by a relay). The
-//! protocol is unofficial and changes often; the open platform ([`super::douyin_open`]) is the
-//! supported path.
+//! The push URL must carry the query the web page builds, `signature` included. That signature
+//! is computed by the page's obfuscated script, which LiveCue does not reimplement. Two ways to
+//! provide it: a fully signed `url` in the configuration (with the `cookie` and `user_agent` it
+//! was made for), or a signer the operator runs (`signer_url`): before every connection the
+//! source `POST`s `{"url": <url without signature>, "room_id", "user_agent"}` to it (with
+//! `Authorization: Bearer <signer_token>` when set) and takes back `{"url": <signed URL>}` or
+//! `{"signature": <value>}` (added to the unsigned URL). When the signer fails (down, an
+//! error, an answer without either), the failure is counted (`signer`) and the configured
+//! `url` is used as it is. A signature is only valid for the cookie and user agent it was made
+//! with, and for a while: a stale one gets the connection refused, and the source backs off
+//! and asks again. The protocol is unofficial and changes often; the open platform
+//! ([`super::douyin_open`]) is the supported path.
 
 use std::io::Read as _;
 
@@ -26,8 +33,12 @@ use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use super::client::BackoffConfig;
-use super::session::{self, Connect, Fixed, Frame, Protocol, Timing, TimingDefaults};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::client::{BackoffConfig, Session, SessionEnd};
+use super::http::Http;
+use super::session::{self, Connect, Frame, Protocol, Timing, TimingDefaults};
 use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, envelope, to_ms};
 
 /// `PushFrame`: the WebSocket binary frame.
@@ -460,6 +471,8 @@ pub fn map_message(message: &Message) -> Effects {
 /// room_id = 7300000000000000000   # optional, for the record
 /// cookie = "ttwid=..."            # the cookie the URL was signed with
 /// user_agent = "Mozilla/5.0 ..."  # the user agent the URL was signed with
+/// # optional: a signer you run, asked before every connection (url is then the fallback):
+/// # signer_url = "http://127.0.0.1:3010/sign", signer_token = "..."
 /// # optional: origin = "https://live.douyin.com", heartbeat_s = 10, idle_timeout_s = 60,
 /// # backoff_min_ms = 1000, backoff_max_ms = 60000
 /// ```
@@ -479,6 +492,13 @@ pub struct DouyinConfig {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub origin: Option<String>,
+    /// An HTTP endpoint the operator runs that signs push URLs (see [`sign_url`]); asked
+    /// before every connection. When it fails, `url` is used as it is.
+    #[serde(default)]
+    pub signer_url: Option<String>,
+    /// Sent to the signer as `Authorization: Bearer …` when set.
+    #[serde(default)]
+    pub signer_token: Secret,
     /// `heartbeat_s` (default 10), `idle_timeout_s` (60), `backoff_min_ms`, `backoff_max_ms`.
     #[serde(flatten)]
     pub timing: Timing,
@@ -494,6 +514,9 @@ pub const TIMING: TimingDefaults = TimingDefaults {
 impl DouyinConfig {
     pub fn validate(&self) -> Result<(), String> {
         super::check_ws_url(&self.url)?;
+        if let Some(signer) = &self.signer_url {
+            super::http::check_http_url("signer_url", signer)?;
+        }
         self.timing.validate(TIMING)
     }
 
@@ -502,9 +525,20 @@ impl DouyinConfig {
     }
 }
 
-pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> Fixed<DouyinProtocol> {
+pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> Result<DouyinSession, String> {
     let schedule = config.timing.schedule(TIMING);
-    Fixed {
+    let signer = match &config.signer_url {
+        Some(url) => Some(Signer {
+            http: Http::new().map_err(|e| e.to_string())?,
+            url: url.clone(),
+            token: config.signer_token.clone(),
+            unsigned: without_param(&config.url, "signature"),
+            room_id: config.room_id,
+            user_agent: config.user_agent.clone().unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(DouyinSession {
         // No handshake: the signed URL is the authentication.
         connect: Connect {
             url: config.url.clone(),
@@ -518,8 +552,124 @@ pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> Fixed<DouyinProtocol
             heartbeat: schedule.heartbeat,
             idle: schedule.idle,
         },
+        signer,
         protocol: DouyinProtocol,
         sink,
+    })
+}
+
+/// A `douyin` source: with a signer, each connection asks it for a freshly signed URL.
+pub(crate) struct DouyinSession {
+    connect: Connect,
+    signer: Option<Signer>,
+    protocol: DouyinProtocol,
+    sink: Sink,
+}
+
+/// The operator's URL signer.
+struct Signer {
+    http: Http,
+    url: String,
+    token: Secret,
+    /// The configured `url` without its `signature`.
+    unsigned: String,
+    room_id: Option<u64>,
+    user_agent: String,
+}
+
+/// The signature parameter's value, percent-encoded where it is not URL-safe.
+fn encode_param(value: &str) -> String {
+    use std::fmt::Write as _;
+    value.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// `url` without the query parameter `name`.
+pub fn without_param(url: &str, name: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// What a signer's answer means for `unsigned`: a whole signed URL (`{"url": "wss://…"}`),
+/// or the signature to add (`{"signature": "…"}`).
+pub fn sign_url(unsigned: &str, answer: &Value) -> Result<String, String> {
+    if let Some(url) = answer.get("url").and_then(Value::as_str) {
+        super::check_ws_url(url)?;
+        return Ok(url.to_owned());
+    }
+    match answer.get("signature").and_then(Value::as_str) {
+        Some(signature) if !signature.is_empty() => {
+            let sep = if unsigned.contains('?') { '&' } else { '?' };
+            Ok(format!(
+                "{unsigned}{sep}signature={}",
+                encode_param(signature)
+            ))
+        }
+        _ => Err("the signer's answer has neither url nor signature".into()),
+    }
+}
+
+impl Signer {
+    /// Asks for a signed URL: `POST {signer_url}` with `{"url", "room_id", "user_agent"}`.
+    async fn sign(&self) -> Result<String, String> {
+        let body = serde_json::json!({
+            "url": self.unsigned,
+            "room_id": self.room_id.map(|id| id.to_string()),
+            "user_agent": self.user_agent,
+        });
+        let auth = if self.token.is_empty() {
+            String::new()
+        } else {
+            format!("Bearer {}", self.token.expose())
+        };
+        let answer = self
+            .http
+            .post_json(
+                &self.url,
+                &[("Authorization", auth)],
+                body.to_string().into_bytes(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        sign_url(&self.unsigned, &answer)
+    }
+}
+
+impl Session for DouyinSession {
+    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
+        let mut connect = self.connect.clone();
+        if let Some(signer) = &self.signer {
+            let signed = tokio::select! {
+                () = cancel.cancelled() => return SessionEnd::Cancelled,
+                signed = signer.sign() => signed,
+            };
+            match signed {
+                Ok(url) => connect.url = url,
+                Err(e) => {
+                    // The configured URL stands in (it may still be signed well enough).
+                    self.sink
+                        .status()
+                        .decode_error("signer", &format!("signer: {e}"));
+                }
+            }
+        }
+        session::run(&connect, &mut self.protocol, &self.sink, cancel).await
     }
 }
 
@@ -1048,6 +1198,37 @@ mod tests {
         );
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].0, "bad_message");
+    }
+
+    #[test]
+    fn signer_answers_become_urls() {
+        let base = "wss://h/webcast/im/push/v2/?app_name=douyin_web&room_id=7&signature=old&x=1";
+        let unsigned = without_param(base, "signature");
+        assert_eq!(
+            unsigned,
+            "wss://h/webcast/im/push/v2/?app_name=douyin_web&room_id=7&x=1"
+        );
+        assert_eq!(
+            without_param("wss://h/p?signature=a", "signature"),
+            "wss://h/p"
+        );
+        assert_eq!(
+            sign_url(&unsigned, &serde_json::json!({"signature": "a+b/c="})).unwrap(),
+            format!("{unsigned}&signature=a%2Bb%2Fc%3D")
+        );
+        assert_eq!(
+            sign_url(
+                &unsigned,
+                &serde_json::json!({"url": "wss://h/p?signature=z"})
+            )
+            .unwrap(),
+            "wss://h/p?signature=z"
+        );
+        assert!(sign_url(&unsigned, &serde_json::json!({"url": "http://h/p"})).is_err());
+        assert!(sign_url(&unsigned, &serde_json::json!({"ok": true})).is_err());
+        let config: DouyinConfig =
+            toml::from_str("url = 'wss://h/p'\nsigner_url = 'ftp://x'").unwrap();
+        assert!(config.validate().unwrap_err().contains("signer_url"));
     }
 
     #[test]

@@ -331,48 +331,43 @@ pub fn spawn(
     tracker: &TaskTracker,
 ) -> Result<SourceHandle, SourceError> {
     let name = config.name().unwrap_or(config.kind()).to_owned();
-    config.validate().map_err(|problem| SourceError::Config {
+    let fail = |problem: String| SourceError::Config {
         room: room.id.to_string(),
         source_name: name.clone(),
         problem,
-    })?;
+    };
+    config.validate().map_err(fail)?;
     let status = Arc::new(
-        SourceStatus::new(room.id.clone(), name, config.kind(), config.url())
+        SourceStatus::new(room.id.clone(), name.clone(), config.kind(), config.url())
             .recording_to(room.store.clone()),
     );
     let sink = Sink {
-        room,
+        room: room.clone(),
         metrics: rooms.metrics().clone(),
         status: status.clone(),
     };
     let webhook = match config {
-        SourceConfig::Bilibili(c) => {
-            let backoff = c.backoff();
-            let session = bilibili::session(&c, sink).map_err(|problem| SourceError::Config {
-                room: status.room().to_owned(),
-                source_name: status.name().to_owned(),
-                problem,
-            })?;
-            tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-            None
-        }
-        SourceConfig::BilibiliOpen(c) => {
-            let backoff = c.backoff();
-            let session =
-                bilibili_open::session(&c, sink).map_err(|problem| SourceError::Config {
-                    room: status.room().to_owned(),
-                    source_name: status.name().to_owned(),
-                    problem,
-                })?;
-            tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-            None
-        }
-        SourceConfig::Douyin(c) => {
-            let backoff = c.backoff();
-            let session = douyin::session(&c, sink);
-            tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-            None
-        }
+        SourceConfig::Bilibili(c) => connect_source(
+            bilibili::session(&c, sink).map_err(fail)?,
+            c.backoff(),
+            &status,
+            cancel,
+            tracker,
+        ),
+        SourceConfig::BilibiliOpen(c) => connect_source(
+            bilibili_open::session(&c, sink).map_err(fail)?,
+            c.backoff(),
+            &status,
+            cancel,
+            tracker,
+        ),
+        SourceConfig::Douyin(c) => connect_source(
+            douyin::session(&c, sink).map_err(fail)?,
+            c.backoff(),
+            &status,
+            cancel,
+            tracker,
+        ),
         SourceConfig::DouyinOpen(c) => {
             status.listening();
             Some(Webhook::DouyinOpen(Arc::new(douyin_open::Target::new(
@@ -380,12 +375,7 @@ pub fn spawn(
             ))))
         }
         SourceConfig::Json(c) => {
-            let mapping =
-                json_map::JsonMapping::new(&c).map_err(|problem| SourceError::Config {
-                    room: sink.room.id.to_string(),
-                    source_name: status.name().to_owned(),
-                    problem,
-                })?;
+            let mapping = json_map::JsonMapping::new(&c).map_err(fail)?;
             if c.is_webhook() {
                 status.listening();
                 Some(Webhook::Json(Arc::new(json_map::WebhookTarget::new(
@@ -393,13 +383,29 @@ pub fn spawn(
                 ))))
             } else {
                 let backoff = c.backoff();
-                let session = json_map::session(&c, mapping, sink);
-                tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-                None
+                connect_source(
+                    json_map::session(&c, mapping, sink),
+                    backoff,
+                    &status,
+                    cancel,
+                    tracker,
+                )
             }
         }
     };
     Ok(SourceHandle { status, webhook })
+}
+
+/// Runs a connecting source's sessions on `tracker` until `cancel` (it has no webhook).
+fn connect_source<S: client::Session>(
+    session: S,
+    backoff: BackoffConfig,
+    status: &Arc<SourceStatus>,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> Option<Webhook> {
+    tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
+    None
 }
 
 /// Routes for every webhook source among `handles` (POST on each path), each body at most
