@@ -576,7 +576,21 @@ fn dy_user(id: u64) -> douyin::User {
     douyin::User {
         id,
         nick_name: format!("用户{id}"),
+        fans_club: None,
     }
+}
+
+fn dy_shopping(msg_id: i64, msg_type: i32, promotion: i64) -> douyin::Message {
+    dy_message(
+        "WebcastLiveShoppingMessage",
+        msg_id,
+        douyin::LiveShoppingMessage {
+            msg_type,
+            promotion_id: promotion,
+            ..douyin::LiveShoppingMessage::default()
+        }
+        .encode_to_vec(),
+    )
 }
 
 fn dy_chat(msg_id: i64, text: &str, user: u64) -> douyin::Message {
@@ -735,7 +749,22 @@ async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
                 }
                 .encode_to_vec(),
             ),
-            dy_message("WebcastProductChangeMessage", 2010, vec![8, 1]),
+            dy_message(
+                "WebcastProductChangeMessage",
+                2010,
+                douyin::ProductChangeMessage {
+                    common: None,
+                    update_toast: "2号已上架".into(),
+                    total: 6,
+                }
+                .encode_to_vec(),
+            ),
+            dy_shopping(
+                2014,
+                douyin::SHOPPING_SET_CURRENT,
+                3_560_000_000_000_000_001,
+            ),
+            dy_message("WebcastRanklistHourEntranceMessage", 2015, vec![8, 1]),
         ],
         Some("internal_src:dim|first"),
     );
@@ -805,7 +834,17 @@ async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
     assert_eq!(s.live, Some(false));
     assert_eq!(s.decode_errors.get("bad_frame"), Some(&1));
     assert_eq!(s.decode_errors.get("text_frame"), Some(&1));
-    assert_eq!(s.ignored.get("WebcastProductChangeMessage"), Some(&1));
+    assert_eq!(
+        s.ignored.get("WebcastRanklistHourEntranceMessage"),
+        Some(&1)
+    );
+    let shelf = s.shelf.as_ref().unwrap();
+    assert_eq!((shelf.total, shelf.note.as_str()), (Some(6), "2号已上架"));
+    // Not mapped in this source's `products`: a hint with the platform's id only, and the
+    // room's pitched product is left alone.
+    let hint = s.pitching_hint.as_ref().unwrap();
+    assert_eq!(hint.promotion.as_deref(), Some("3560000000000000001"));
+    assert_eq!(hint.product, None);
     assert_eq!(
         s.ignored.get("WebcastGiftMessage(combo in progress)"),
         Some(&2)
@@ -1848,4 +1887,76 @@ async fn issue9_douyin_asks_its_signer_before_each_connection_and_falls_back_to_
                "room_id": "7300000000000000000", "user_agent": "LiveCueTest/1"})
     );
     assert_eq!(seen[0].1, "Bearer signer-secret");
+}
+
+#[tokio::test]
+async fn issue9_douyin_explaining_a_product_follows_into_the_room_when_asked() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fixture = Fixture::start(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.products]]
+        id = "1"
+        name = "羽绒服"
+        [[rooms.products]]
+        id = "2"
+        name = "羊毛开衫"
+        [[rooms.sources]]
+        kind = "douyin"
+        url = "ws://{addr}/push?signature=s"
+        follow_pitching = true
+        backoff_min_ms = 20
+        [rooms.sources.products]
+        "3560000000000000001" = "2"
+        "#
+    ));
+    assert_eq!(fixture.room.pitching().as_deref(), Some("1"));
+    let (mut ws, _) = accept(&listener).await;
+    let explaining = dy_frame(
+        1,
+        1,
+        vec![dy_shopping(
+            1,
+            douyin::SHOPPING_SET_CURRENT,
+            3_560_000_000_000_000_001,
+        )],
+        None,
+    );
+    ws.send(Message::Binary(explaining.into())).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fixture.room.pitching().as_deref() != Some("2") {
+        assert!(
+            Instant::now() < deadline,
+            "the room follows: {:#?}",
+            fixture.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let hint = fixture.status().pitching_hint.unwrap();
+    assert_eq!(hint.product.as_deref(), Some("2"));
+    // The explanation ends: the hint says so, the room keeps what it pitches.
+    let ended = dy_frame(
+        2,
+        2,
+        vec![dy_shopping(2, douyin::SHOPPING_CANCEL_CURRENT, 0)],
+        None,
+    );
+    ws.send(Message::Binary(ended.into())).await.unwrap();
+    fixture
+        .wait_for("the end of the explanation", |_, s| {
+            s.pitching_hint
+                .as_ref()
+                .is_some_and(|h| h.promotion.is_none())
+        })
+        .await;
+    assert_eq!(fixture.room.pitching().as_deref(), Some("2"));
+    fixture.stop().await;
+    // A mapping to a product the room does not sell is refused at start.
+    let bad = Config::from_toml(&format!(
+        "[[rooms]]\nid='r1'\n[[rooms.sources]]\nkind='douyin'\nurl='ws://{addr}/p'\n\
+         [rooms.sources.products]\n'35' = '9'"
+    ));
+    assert!(bad.unwrap_err().to_string().contains("catalog"));
 }

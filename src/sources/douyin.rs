@@ -11,8 +11,14 @@
 //! their last message; value = 抖币 / 10 yuan), `WebcastLikeMessage` → like,
 //! `WebcastMemberMessage` → enter, `WebcastSocialMessage` → follow (action 1; others are
 //! shares, counted in the status), `WebcastRoomUserSeqMessage` → the status's viewers,
-//! `WebcastControlMessage` status 3 → the status's `live` = false. Other methods (shopping and
-//! product messages included: their fields are not reliably documented) are counted as ignored.
+//! `WebcastControlMessage` status 3 → the status's `live` = false,
+//! `WebcastLiveShoppingMessage` msgType 2 (讲解中) / 3 → the status's `pitching_hint` (the
+//! platform's product id, and the catalog product it maps to in `products`; with
+//! `follow_pitching`, the room's pitched product follows), `WebcastProductChangeMessage` → the
+//! status's `shelf` (products on the shelf, the platform's note). A viewer's fan club
+//! (`user.fansClub.data`: name, level) becomes the events' `medal`. Order and purchase notices
+//! are not mapped: no message whose field numbers are publicly documented carries them. Other
+//! methods are counted as ignored, by name.
 //!
 //! The push URL must carry the query the web page builds, `signature` included. That signature
 //! is computed by the page's obfuscated script, which LiveCue does not reimplement. Two ways to
@@ -27,6 +33,7 @@
 //! and asks again. The protocol is unofficial and changes often; the open platform
 //! ([`super::douyin_open`]) is the supported path.
 
+use std::collections::BTreeMap;
 use std::io::Read as _;
 
 use prost::Message as _;
@@ -39,7 +46,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::{BackoffConfig, Session, SessionEnd};
 use super::http::Http;
 use super::session::{self, Connect, Frame, Protocol, Timing, TimingDefaults};
-use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, envelope, to_ms};
+use super::{Effects, MAX_DECOMPRESSED, PitchingHint, Secret, Shelf, Sink, envelope, to_ms};
 
 /// `PushFrame`: the WebSocket binary frame.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -115,6 +122,51 @@ pub struct User {
     pub id: u64,
     #[prost(string, tag = "3")]
     pub nick_name: String,
+    #[prost(message, optional, tag = "24")]
+    pub fans_club: Option<FansClub>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FansClub {
+    #[prost(message, optional, tag = "1")]
+    pub data: Option<FansClubData>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FansClubData {
+    #[prost(string, tag = "1")]
+    pub club_name: String,
+    #[prost(int32, tag = "2")]
+    pub level: i32,
+}
+
+/// `WebcastLiveShoppingMessage`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct LiveShoppingMessage {
+    #[prost(message, optional, tag = "1")]
+    pub common: Option<Common>,
+    #[prost(int32, tag = "2")]
+    pub msg_type: i32,
+    #[prost(int64, tag = "3")]
+    pub promotion_id_app: i64,
+    #[prost(int64, tag = "4")]
+    pub promotion_id: i64,
+}
+
+/// `LiveShoppingMessage.msgType`: the streamer explains this product now (讲解中).
+pub const SHOPPING_SET_CURRENT: i32 = 2;
+/// `LiveShoppingMessage.msgType`: the explanation ended.
+pub const SHOPPING_CANCEL_CURRENT: i32 = 3;
+
+/// `WebcastProductChangeMessage`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProductChangeMessage {
+    #[prost(message, optional, tag = "1")]
+    pub common: Option<Common>,
+    #[prost(string, tag = "3")]
+    pub update_toast: String,
+    #[prost(int64, tag = "5")]
+    pub total: i64,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -329,6 +381,27 @@ fn user_of(user: Option<&User>) -> (Option<String>, Option<String>) {
     }
 }
 
+/// An event's envelope: id, viewer, name, time, and the viewer's fan club as a medal.
+fn envelope_of(
+    message: &Message,
+    common: Option<&Common>,
+    user: Option<&User>,
+    ts: Option<i64>,
+) -> crate::ingest::Envelope {
+    let (id, nick) = user_of(user);
+    let mut env = envelope(
+        id_of(message, common),
+        id,
+        nick,
+        ts.or_else(|| created(common)),
+    );
+    env.medal = user
+        .and_then(|u| u.fans_club.as_ref()?.data.as_ref())
+        .filter(|club| club.level > 0)
+        .and_then(|club| super::medal(Some(&club.club_name), u64::try_from(club.level).ok()));
+    env
+}
+
 fn created(common: Option<&Common>) -> Option<i64> {
     common.and_then(|c| to_ms(i64::try_from(c.create_time).ok()?))
 }
@@ -347,12 +420,8 @@ pub fn map_message(message: &Message) -> Effects {
             if chat.content.trim().is_empty() {
                 return Effects::error("bad_message", "WebcastChatMessage without content");
             }
-            let (user, name) = user_of(chat.user.as_ref());
-            let ts = i64::try_from(chat.event_time)
-                .ok()
-                .and_then(to_ms)
-                .or_else(|| created(chat.common.as_ref()));
-            let env = envelope(id_of(message, chat.common.as_ref()), user, name, ts);
+            let ts = i64::try_from(chat.event_time).ok().and_then(to_ms);
+            let env = envelope_of(message, chat.common.as_ref(), chat.user.as_ref(), ts);
             Effects::event(super::comment(env, chat.content))
         }
         "WebcastGiftMessage" => {
@@ -384,13 +453,7 @@ pub fn map_message(message: &Message) -> Effects {
             };
             // 抖币 (diamonds): 10 to the yuan.
             let value = f64::from(info.diamond_count) * f64::from(count) / 10.0;
-            let (user, nick) = user_of(gift.user.as_ref());
-            let env = envelope(
-                id_of(message, gift.common.as_ref()),
-                user,
-                nick,
-                created(gift.common.as_ref()),
-            );
+            let env = envelope_of(message, gift.common.as_ref(), gift.user.as_ref(), None);
             Effects::event(super::gift(env, name, count, value))
         }
         "WebcastLikeMessage" => {
@@ -398,13 +461,7 @@ pub fn map_message(message: &Message) -> Effects {
                 Ok(m) => m,
                 Err(e) => return bad(e),
             };
-            let (user, name) = user_of(like.user.as_ref());
-            let env = envelope(
-                id_of(message, like.common.as_ref()),
-                user,
-                name,
-                created(like.common.as_ref()),
-            );
+            let env = envelope_of(message, like.common.as_ref(), like.user.as_ref(), None);
             let count = like.count.clamp(1, u64::from(u32::MAX)) as u32;
             Effects::event(super::like(env, count))
         }
@@ -413,13 +470,7 @@ pub fn map_message(message: &Message) -> Effects {
                 Ok(m) => m,
                 Err(e) => return bad(e),
             };
-            let (user, name) = user_of(member.user.as_ref());
-            let env = envelope(
-                id_of(message, member.common.as_ref()),
-                user,
-                name,
-                created(member.common.as_ref()),
-            );
+            let env = envelope_of(message, member.common.as_ref(), member.user.as_ref(), None);
             Effects::event(super::enter(env))
         }
         "WebcastSocialMessage" => {
@@ -433,13 +484,7 @@ pub fn map_message(message: &Message) -> Effects {
                     ..Effects::default()
                 };
             }
-            let (user, name) = user_of(social.user.as_ref());
-            let env = envelope(
-                id_of(message, social.common.as_ref()),
-                user,
-                name,
-                created(social.common.as_ref()),
-            );
+            let env = envelope_of(message, social.common.as_ref(), social.user.as_ref(), None);
             Effects::event(super::follow(env))
         }
         "WebcastRoomUserSeqMessage" => match RoomUserSeqMessage::decode(payload) {
@@ -456,6 +501,49 @@ pub fn map_message(message: &Message) -> Effects {
                 ..Effects::default()
             },
             Ok(control) => Effects::ignored(format!("WebcastControlMessage:{}", control.status)),
+            Err(e) => bad(e),
+        },
+        "WebcastLiveShoppingMessage" => match LiveShoppingMessage::decode(payload) {
+            Ok(shop) if shop.msg_type == SHOPPING_SET_CURRENT => {
+                let id = if shop.promotion_id != 0 {
+                    shop.promotion_id
+                } else {
+                    shop.promotion_id_app
+                };
+                if id == 0 {
+                    return Effects::error(
+                        "bad_message",
+                        "WebcastLiveShoppingMessage: explaining without a promotion id",
+                    );
+                }
+                Effects {
+                    pitching: Some(PitchingHint {
+                        promotion: Some(id.to_string()),
+                        product: None,
+                        at: created(shop.common.as_ref()),
+                    }),
+                    ..Effects::default()
+                }
+            }
+            Ok(shop) if shop.msg_type == SHOPPING_CANCEL_CURRENT => Effects {
+                pitching: Some(PitchingHint {
+                    promotion: None,
+                    product: None,
+                    at: created(shop.common.as_ref()),
+                }),
+                ..Effects::default()
+            },
+            Ok(shop) => Effects::ignored(format!("WebcastLiveShoppingMessage:{}", shop.msg_type)),
+            Err(e) => bad(e),
+        },
+        "WebcastProductChangeMessage" => match ProductChangeMessage::decode(payload) {
+            Ok(change) => Effects {
+                shelf: Some(Shelf {
+                    total: u64::try_from(change.total).ok(),
+                    note: change.update_toast,
+                }),
+                ..Effects::default()
+            },
             Err(e) => bad(e),
         },
         other => Effects::ignored(other),
@@ -499,6 +587,14 @@ pub struct DouyinConfig {
     /// Sent to the signer as `Authorization: Bearer …` when set.
     #[serde(default)]
     pub signer_token: Secret,
+    /// The platform's product (promotion) ids → the room's catalog ids, for the shopping
+    /// messages' "explaining now" hint.
+    #[serde(default)]
+    pub products: BTreeMap<String, String>,
+    /// When the platform says a mapped product is being explained, make it the room's pitched
+    /// product (as the console's `set_pitching` would). Off by default: the hint is shown only.
+    #[serde(default)]
+    pub follow_pitching: bool,
     /// `heartbeat_s` (default 10), `idle_timeout_s` (60), `backoff_min_ms`, `backoff_max_ms`.
     #[serde(flatten)]
     pub timing: Timing,
@@ -553,7 +649,9 @@ pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> Result<DouyinSession
             idle: schedule.idle,
         },
         signer,
-        protocol: DouyinProtocol,
+        protocol: DouyinProtocol {
+            products: config.products.clone(),
+        },
         sink,
     })
 }
@@ -674,7 +772,10 @@ impl Session for DouyinSession {
 }
 
 /// The web push protocol: `PushFrame`s in, acks and `hb` frames out.
-pub(crate) struct DouyinProtocol;
+pub(crate) struct DouyinProtocol {
+    /// Platform product ids → catalog ids.
+    products: BTreeMap<String, String>,
+}
 
 impl Protocol for DouyinProtocol {
     fn heartbeat(&self) -> WsMessage {
@@ -688,7 +789,13 @@ impl Protocol for DouyinProtocol {
                 "a text frame on a binary protocol",
             ));
         };
-        let read = read_frame(bytes);
+        let mut read = read_frame(bytes);
+        if let Some(hint) = &mut read.effects.pitching {
+            hint.product = hint
+                .promotion
+                .as_ref()
+                .and_then(|p| self.products.get(p).cloned());
+        }
         session::Incoming {
             effects: read.effects,
             replies: read
@@ -812,6 +919,16 @@ mod tests {
         User {
             id: 4242,
             nick_name: "小鱼".into(),
+            fans_club: Some(fans_club()),
+        }
+    }
+
+    fn fans_club() -> FansClub {
+        FansClub {
+            data: Some(FansClubData {
+                club_name: "鱼团".into(),
+                level: 7,
+            }),
         }
     }
 
@@ -836,10 +953,26 @@ mod tests {
                 ("createTime", Varint(1_763_900_000_456)),
             ],
         );
+        let club = fans_club();
+        let data = club.data.clone().unwrap();
+        check(
+            "FansClubData",
+            &data.encode_to_vec(),
+            vec![("clubName", bytes("鱼团")), ("level", Varint(7))],
+        );
+        check(
+            "FansClub",
+            &club.encode_to_vec(),
+            vec![("data", Bytes(data.encode_to_vec()))],
+        );
         check(
             "User",
             &u.encode_to_vec(),
-            vec![("id", Varint(4242)), ("nickName", bytes("小鱼"))],
+            vec![
+                ("id", Varint(4242)),
+                ("nickName", bytes("小鱼")),
+                ("fansClub", Bytes(club.encode_to_vec())),
+            ],
         );
         let header = HeadersList {
             key: "k".into(),
@@ -1021,7 +1154,7 @@ mod tests {
             ],
         );
         let control = ControlMessage {
-            common: Some(c),
+            common: Some(c.clone()),
             status: 3,
         };
         check(
@@ -1029,8 +1162,38 @@ mod tests {
             &control.encode_to_vec(),
             vec![("common", cb()), ("status", Varint(3))],
         );
+        let shop = LiveShoppingMessage {
+            common: Some(c.clone()),
+            msg_type: 2,
+            promotion_id_app: 35,
+            promotion_id: 36,
+        };
+        check(
+            "LiveShoppingMessage",
+            &shop.encode_to_vec(),
+            vec![
+                ("common", cb()),
+                ("msgType", Varint(2)),
+                ("promotionIdApp", Varint(35)),
+                ("promotionId", Varint(36)),
+            ],
+        );
+        let change = ProductChangeMessage {
+            common: Some(c),
+            update_toast: "3号已上架".into(),
+            total: 12,
+        };
+        check(
+            "ProductChangeMessage",
+            &change.encode_to_vec(),
+            vec![
+                ("common", cb()),
+                ("updateToast", bytes("3号已上架")),
+                ("total", Varint(12)),
+            ],
+        );
         // Every message of the .proto is covered above.
-        assert_eq!(proto_fields().len(), 14);
+        assert_eq!(proto_fields().len(), 18);
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
@@ -1149,7 +1312,17 @@ mod tests {
                     }
                     .encode_to_vec(),
                 ),
-                msg("WebcastProductChangeMessage", 1011, vec![1, 2, 3]),
+                msg(
+                    "WebcastProductChangeMessage",
+                    1011,
+                    ProductChangeMessage {
+                        common: None,
+                        update_toast: "3号已上架".into(),
+                        total: 12,
+                    }
+                    .encode_to_vec(),
+                ),
+                msg("WebcastRanklistHourEntranceMessage", 1013, vec![1, 2, 3]),
                 msg("WebcastChatMessage", 1012, vec![0xff, 0xff]),
             ],
             true,
@@ -1173,6 +1346,14 @@ mod tests {
                 assert_eq!(c.env.user.as_deref(), Some("dy:4242"));
                 assert_eq!(c.env.name.as_deref(), Some("小鱼"));
                 assert_eq!(c.env.ts, Some(1_763_900_000_000));
+                assert_eq!(
+                    c.env.medal,
+                    Some(crate::ingest::Medal {
+                        name: "鱼团".into(),
+                        level: 7
+                    }),
+                    "the fan club is the viewer's medal"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -1193,11 +1374,78 @@ mod tests {
             e.ignored,
             [
                 "WebcastGiftMessage(combo in progress)",
-                "WebcastProductChangeMessage"
+                "WebcastRanklistHourEntranceMessage"
             ]
+        );
+        assert_eq!(
+            e.shelf,
+            Some(Shelf {
+                total: Some(12),
+                note: "3号已上架".into()
+            })
         );
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].0, "bad_message");
+    }
+
+    #[test]
+    fn shopping_messages_say_which_product_is_explained() {
+        let shop = |msg_type: i32, app: i64, web: i64| {
+            let message = msg(
+                "WebcastLiveShoppingMessage",
+                1,
+                LiveShoppingMessage {
+                    common: Some(common()),
+                    msg_type,
+                    promotion_id_app: app,
+                    promotion_id: web,
+                }
+                .encode_to_vec(),
+            );
+            map_message(&message)
+        };
+        // The web field first, the app's when only it is set.
+        let hint = shop(SHOPPING_SET_CURRENT, 35, 3_600_000_000_000_000_001).pitching;
+        assert_eq!(
+            hint,
+            Some(PitchingHint {
+                promotion: Some("3600000000000000001".into()),
+                product: None,
+                at: Some(1_763_900_000_456),
+            })
+        );
+        let hint = shop(SHOPPING_SET_CURRENT, 35, 0).pitching.unwrap();
+        assert_eq!(hint.promotion.as_deref(), Some("35"));
+        assert_eq!(
+            shop(SHOPPING_CANCEL_CURRENT, 0, 0)
+                .pitching
+                .unwrap()
+                .promotion,
+            None
+        );
+        assert_eq!(shop(0, 0, 0).ignored, ["WebcastLiveShoppingMessage:0"]);
+        assert_eq!(shop(SHOPPING_SET_CURRENT, 0, 0).errors[0].0, "bad_message");
+        // The source maps platform ids to the catalog's.
+        let mut protocol = DouyinProtocol {
+            products: [("35".to_owned(), "2".to_owned())].into(),
+        };
+        let bytes = frame(
+            vec![msg(
+                "WebcastLiveShoppingMessage",
+                1,
+                LiveShoppingMessage {
+                    msg_type: SHOPPING_SET_CURRENT,
+                    promotion_id: 35,
+                    ..LiveShoppingMessage::default()
+                }
+                .encode_to_vec(),
+            )],
+            false,
+        );
+        let incoming = protocol.on_frame(Frame::Binary(&bytes), 0);
+        let hint = incoming.effects.pitching.unwrap();
+        assert_eq!(hint.product.as_deref(), Some("2"));
+        assert_eq!(incoming.effects.events, []);
     }
 
     #[test]

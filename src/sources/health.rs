@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::{PitchingHint, Shelf};
 use crate::live::RoomStore;
 use crate::store::{GapRecord, Record};
 
@@ -105,6 +106,13 @@ pub struct SourceSnapshot {
     pub last_error: Option<String>,
     /// In backoff: when the next attempt starts (ms).
     pub next_retry_at: Option<i64>,
+    /// The product the platform says the streamer explains, when it says (Douyin shopping
+    /// messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pitching_hint: Option<PitchingHint>,
+    /// The platform's shelf, when it reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shelf: Option<Shelf>,
 }
 
 #[derive(Debug)]
@@ -138,6 +146,8 @@ struct Inner {
     /// When the first attempt started; cleared by the first connection.
     first_attempt_at: Option<i64>,
     ever_connected: bool,
+    pitching_hint: Option<PitchingHint>,
+    shelf: Option<Shelf>,
 }
 
 /// One source's health, shared between its task and the server.
@@ -190,6 +200,8 @@ impl SourceStatus {
                 attempts: 0,
                 first_attempt_at: None,
                 ever_connected: false,
+                pitching_hint: None,
+                shelf: None,
             }),
             live: tokio::sync::watch::Sender::new(None),
             store: None,
@@ -274,6 +286,8 @@ impl SourceStatus {
             watched: inner.watched,
             last_error: inner.last_error.clone(),
             next_retry_at: inner.next_retry_at,
+            pitching_hint: inner.pitching_hint.clone(),
+            shelf: inner.shelf.clone(),
         }
     }
 
@@ -451,6 +465,18 @@ impl SourceStatus {
         }
         for (kind, detail) in &effects.errors {
             self.decode_error(kind, detail);
+        }
+        if effects.pitching.is_some() || effects.shelf.is_some() {
+            let mut inner = self.lock();
+            if let Some(hint) = &effects.pitching {
+                inner.pitching_hint = Some(PitchingHint {
+                    at: hint.at.or(Some(now)),
+                    ..hint.clone()
+                });
+            }
+            if let Some(shelf) = &effects.shelf {
+                inner.shelf = Some(shelf.clone());
+            }
         }
     }
 }

@@ -223,6 +223,16 @@ pub fn validate(rooms: &[RoomConfig]) -> Result<(), SourceError> {
             if !names.insert(name.clone()) {
                 return Err(fail("two sources of this room have this name".into()));
             }
+            if let SourceConfig::Douyin(c) = config
+                && let Some((promotion, product)) = c
+                    .products
+                    .iter()
+                    .find(|(_, p)| !room.products.iter().any(|rp| &rp.id == *p))
+            {
+                return Err(fail(format!(
+                    "products: {promotion:?} maps to {product:?}, which is not in the room's catalog"
+                )));
+            }
         }
         for config in &room.sources {
             if let Some(path) = config.webhook_path() {
@@ -345,6 +355,7 @@ pub fn spawn(
         room: room.clone(),
         metrics: rooms.metrics().clone(),
         status: status.clone(),
+        follow_pitching: matches!(&config, SourceConfig::Douyin(c) if c.follow_pitching),
     };
     let webhook = match config {
         SourceConfig::Bilibili(c) => connect_source(
@@ -523,6 +534,33 @@ pub struct Effects {
     pub ignored: Vec<String>,
     /// Messages that could not be decoded: (kind, detail).
     pub errors: Vec<(&'static str, String)>,
+    /// The platform says which product the streamer explains now (or that it stopped).
+    pub pitching: Option<PitchingHint>,
+    /// The platform's shelf (购物车) changed.
+    pub shelf: Option<Shelf>,
+}
+
+/// The product a platform says the streamer explains (讲解中): a source-side hint for the
+/// console (and, with `follow_pitching`, for the room's pitched product).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PitchingHint {
+    /// The platform's product (promotion) id; `None`: the explanation ended.
+    pub promotion: Option<String>,
+    /// The catalog product it maps to (the source's `products` table), when it does.
+    pub product: Option<String>,
+    /// When the platform said so (ms), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// What the platform said about its shelf.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Shelf {
+    /// Products on the shelf.
+    pub total: Option<u64>,
+    /// The note the platform shows with the change.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 impl Effects {
@@ -534,6 +572,8 @@ impl Effects {
         self.shares += other.shares;
         self.ignored.extend(other.ignored);
         self.errors.extend(other.errors);
+        self.pitching = other.pitching.or(self.pitching.take());
+        self.shelf = other.shelf.or(self.shelf.take());
     }
 
     pub(crate) fn event(event: IngestEvent) -> Effects {
@@ -564,6 +604,8 @@ pub(crate) struct Sink {
     room: Arc<RoomHandle>,
     metrics: Arc<Metrics>,
     status: Arc<SourceStatus>,
+    /// Set the room's pitched product to the one the platform says is explained.
+    follow_pitching: bool,
 }
 
 /// What the room made of a delivery.
@@ -587,7 +629,29 @@ impl Sink {
         now: i64,
     ) -> Result<Delivered, CommandError> {
         self.status.apply(&effects, now);
+        if let Some(product) = effects.pitching.as_ref().and_then(|h| h.product.as_ref()) {
+            self.follow(product).await?;
+        }
         self.deliver(effects.events).await
+    }
+
+    /// With `follow_pitching`, makes `product` the room's pitched product (as the console's
+    /// `set_pitching` does, recorded the same way), unless it already is.
+    async fn follow(&self, product: &str) -> Result<(), CommandError> {
+        if !self.follow_pitching || self.room.pitching().as_deref() == Some(product) {
+            return Ok(());
+        }
+        let command = crate::wire::Command::SetPitching {
+            product: Some(product.to_owned()),
+        };
+        match self.room.command(command).await {
+            Ok(()) => Ok(()),
+            Err(CommandError::Closed) => Err(CommandError::Closed),
+            Err(e) => {
+                self.status.decode_error("follow_pitching", &e.to_string());
+                Ok(())
+            }
+        }
     }
 
     /// Sets room and time, validates, then hands the batch to [`RoomHandle::ingest`] (dedupe,
