@@ -930,6 +930,9 @@ function sourceLines(s, now) {
     const p = s.pitching_hint.product ? client.productLabel(s.pitching_hint.product) : `商品 ${s.pitching_hint.promotion}`;
     lines.push(h("div", { className: "s-line" }, `平台讲解中: ${p}`));
   }
+  if (s.shelf && s.shelf.total !== null && s.shelf.total !== undefined) {
+    lines.push(h("div", { className: "s-line" }, `货架 ${s.shelf.total} 件${s.shelf.note ? " · " + s.shelf.note : ""}`));
+  }
   if (s.state !== "connected" && s.state !== "listening" && s.last_error) {
     lines.push(h("div", { className: "s-line warn" }, s.last_error));
   }

@@ -8,25 +8,28 @@
 //!
 //! | kind | module | how |
 //! |---|---|---|
-//! | `bilibili` | [`bilibili`] | Bilibili live, web protocol: WebSocket, 16-byte header packets, zlib/brotli bodies |
-//! | `bilibili_open` | [`bilibili_open`] | Bilibili open platform (开放平台): same packets, `LIVE_OPEN_PLATFORM_*` commands |
-//! | `douyin` | [`douyin`] | Douyin live, web protocol: protobuf `PushFrame`s, gzip `Response`s, acks |
+//! | `bilibili` | [`bilibili`] | Bilibili live, web protocol: WebSocket, 16-byte header packets, zlib/brotli bodies; key from `getDanmuInfo` |
+//! | `bilibili_open` | [`bilibili_open`] | Bilibili open platform (开放平台): same packets, `LIVE_OPEN_PLATFORM_*` commands; signed app start/heartbeat/end |
+//! | `douyin` | [`douyin`] | Douyin live, web protocol: protobuf `PushFrame`s, gzip `Response`s, acks; URL from a signer |
 //! | `douyin_open` | [`douyin_open`] | Douyin open platform push: a signed HTTP webhook we serve |
 //! | `json` | [`json_map`] | any bridge's JSON, mapped field by field with JSON pointers (webhook or WebSocket) |
 //!
 //! Shared behaviour lives here, in `client` (connect, jittered exponential backoff, the
-//! supervisor that reconnects), in [`session`] (the one read loop every WebSocket kind runs:
+//! supervisor that reconnects), in `session` (the one read loop every WebSocket kind runs:
 //! handshake, heartbeats, idle timeout, acks, sequence gaps, delivery; and the timing keys they
-//! share) and in [`health`]. Everything is bounded: WebSocket messages and
-//! webhook bodies at [`MAX_MESSAGE_BYTES`], decompressed bodies at [`MAX_DECOMPRESSED`],
-//! nesting, packets per message, backoff between [`BackoffConfig`] bounds.
+//! share), in [`http`] (the few HTTP calls: bounded, typed errors) and in [`health`] (status,
+//! gaps recorded in the room's store session). Everything is bounded: WebSocket messages,
+//! webhook bodies and HTTP answers at [`MAX_MESSAGE_BYTES`], decompressed bodies at
+//! [`MAX_DECOMPRESSED`], nesting, packets per message, backoff between [`BackoffConfig`]
+//! bounds.
 //!
 //! The web protocols are unofficial: they may change without notice, and using them must
 //! respect each platform's terms. The open-platform kinds are the supported path.
 //!
 //! Integration: [`Sources::start`] (after the rooms are open) spawns every configured source
 //! on the server's `TaskTracker`; [`Sources::router`] serves the webhook kinds;
-//! [`Sources::snapshot`] and [`Sources::encode_metrics`] publish health.
+//! [`Sources::snapshot`], [`Sources::room_snapshot`] (`GET /api/rooms/R/sources`) and
+//! [`Sources::encode_metrics`] publish health.
 
 pub mod bilibili;
 pub mod bilibili_open;
@@ -36,7 +39,7 @@ pub mod douyin_open;
 pub mod health;
 pub mod http;
 pub mod json_map;
-pub mod session;
+mod session;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,7 +62,7 @@ use crate::metrics::{self, Metrics};
 
 pub use client::BackoffConfig;
 pub use health::{Gap, SourceSnapshot, SourceState, SourceStatus, SourceStatusHandle};
-pub use session::{Timing, TimingDefaults};
+pub use session::{Schedule, Timing, TimingDefaults};
 
 /// Largest WebSocket message or webhook body read from a platform, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
