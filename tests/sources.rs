@@ -149,6 +149,13 @@ fn assert_totals(
 
 type ServerWs = WebSocketStream<TcpStream>;
 
+/// A fake platform's socket on 127.0.0.1:0, and its address.
+async fn listen() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
 /// Accepts one WebSocket connection, keeping its request headers.
 // The handshake callback's error type is tungstenite's own.
 #[allow(clippy::result_large_err)]
@@ -300,8 +307,7 @@ fn bili_config(addr: SocketAddr, extra: &str) -> String {
 
 #[tokio::test]
 async fn issue9_bilibili_stream_reaches_the_room_exactly_once_and_survives_a_drop() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, ""));
 
     // Connection 1: the scripted stream, then the platform drops the adapter.
@@ -423,8 +429,7 @@ async fn issue9_bilibili_stream_reaches_the_room_exactly_once_and_survives_a_dro
 
 #[tokio::test(start_paused = true)]
 async fn issue9_bilibili_heartbeats_every_30_seconds() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, ""));
     let (mut ws, _) = accept(&listener).await;
     bili_auth(&mut ws).await;
@@ -461,8 +466,7 @@ async fn issue9_bilibili_heartbeats_every_30_seconds() {
 
 #[tokio::test(start_paused = true)]
 async fn issue9_bilibili_silent_platform_is_left_and_rejoined() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, "idle_timeout_s = 45"));
     // Authenticates, then never answers again (heartbeats unanswered).
     let (mut ws, _) = accept(&listener).await;
@@ -481,8 +485,7 @@ async fn issue9_bilibili_silent_platform_is_left_and_rejoined() {
 
 #[tokio::test]
 async fn issue9_bilibili_refused_auth_backs_off_and_retries() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, ""));
     for _ in 0..2 {
         let (mut ws, _) = accept(&listener).await;
@@ -514,8 +517,7 @@ async fn issue9_bilibili_refused_auth_backs_off_and_retries() {
 
 #[tokio::test]
 async fn issue9_bilibili_open_platform_stream() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&format!(
         r#"
         [[rooms]]
@@ -669,8 +671,7 @@ fn douyin_config(addr: SocketAddr) -> String {
 
 #[tokio::test]
 async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&douyin_config(addr));
 
     let (mut ws, headers) = accept(&listener).await;
@@ -855,8 +856,7 @@ async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
 
 #[tokio::test(start_paused = true)]
 async fn issue9_douyin_heartbeats_every_10_seconds() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&douyin_config(addr));
     let (mut ws, _) = accept(&listener).await;
     let connected = Instant::now();
@@ -909,8 +909,7 @@ async fn serve(fixture: &Fixture) -> (SocketAddr, tokio::task::JoinHandle<()>) {
 
 /// Serves `router` on 127.0.0.1:0 (a fake platform's HTTP API, the webhook routes).
 async fn serve_router(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
@@ -1189,8 +1188,7 @@ async fn issue9_json_webhook_maps_a_bridges_json() {
 
 #[tokio::test]
 async fn issue9_json_websocket_bridge_is_followed_and_rejoined() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&format!(
         "[[rooms]]\nid = \"r1\"\n[[rooms.sources]]\nkind = \"json\"\nurl = \"ws://{addr}/relay\"\n\
          token = \"relay-token\"\nbackoff_min_ms = 20\n{TIKTOK_MAPPING}"
@@ -1273,8 +1271,7 @@ async fn issue9_a_dropped_connection_is_a_gap_in_the_review_and_paid_comments_st
         .await
         .unwrap()
         .id;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start_with_store(
         &bili_config(addr, ""),
         Some(RoomStore {
@@ -1359,8 +1356,7 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, Va
 
 #[tokio::test]
 async fn issue9_the_console_reads_source_health_with_the_view_token() {
-    let platform = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let platform_addr = platform.local_addr().unwrap();
+    let (platform, platform_addr) = listen().await;
     let config = Config::from_toml(&format!(
         r#"
         [[rooms]]
@@ -1378,8 +1374,7 @@ async fn issue9_the_console_reads_source_health_with_the_view_token() {
         "#
     ))
     .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(livecue::server::run(
         listener,
@@ -1572,8 +1567,8 @@ fn open_app_config(api: SocketAddr) -> String {
 
 #[tokio::test(start_paused = true)]
 async fn issue9_bilibili_open_app_starts_signed_heartbeats_every_20_seconds_and_ends() {
-    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (api, calls) = fake_open_platform(ws_listener.local_addr().unwrap()).await;
+    let (ws_listener, ws) = listen().await;
+    let (api, calls) = fake_open_platform(ws).await;
     let fixture = Fixture::start(&open_app_config(api));
 
     // The start call's auth_body is what the adapter authenticates with.
@@ -1652,8 +1647,8 @@ async fn issue9_bilibili_open_app_starts_signed_heartbeats_every_20_seconds_and_
 
 #[tokio::test]
 async fn issue9_bilibili_open_app_reuses_its_session_across_a_reconnect() {
-    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (api, calls) = fake_open_platform(ws_listener.local_addr().unwrap()).await;
+    let (ws_listener, ws) = listen().await;
+    let (api, calls) = fake_open_platform(ws).await;
     let fixture = Fixture::start(&open_app_config(api));
     let (mut ws, _) = accept(&ws_listener).await;
     bili_auth(&mut ws).await;
@@ -1738,8 +1733,8 @@ async fn fake_danmu_info(ws: SocketAddr) -> (SocketAddr, Seen) {
 
 #[tokio::test]
 async fn issue9_bilibili_fetches_a_fresh_key_and_host_before_each_connection() {
-    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (api, seen) = fake_danmu_info(ws_listener.local_addr().unwrap()).await;
+    let (ws_listener, ws) = listen().await;
+    let (api, seen) = fake_danmu_info(ws).await;
     let fixture = Fixture::start(&format!(
         r#"
         [[rooms]]
@@ -1832,8 +1827,7 @@ async fn fake_signer(ws: SocketAddr) -> (SocketAddr, Seen) {
 
 #[tokio::test]
 async fn issue9_douyin_asks_its_signer_before_each_connection_and_falls_back_to_the_url() {
-    let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ws = ws_listener.local_addr().unwrap();
+    let (ws_listener, ws) = listen().await;
     let (signer, seen) = fake_signer(ws).await;
     let fixture = Fixture::start(&format!(
         r#"
@@ -1891,8 +1885,7 @@ async fn issue9_douyin_asks_its_signer_before_each_connection_and_falls_back_to_
 
 #[tokio::test]
 async fn issue9_douyin_explaining_a_product_follows_into_the_room_when_asked() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&format!(
         r#"
         [[rooms]]

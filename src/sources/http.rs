@@ -28,8 +28,8 @@ pub const MAX_RESPONSE_BYTES: usize = MAX_MESSAGE_BYTES;
 /// Why an HTTP call gave nothing usable.
 #[derive(Debug, Clone, Error, PartialEq)]
 pub enum HttpError {
-    #[error("bad url {url:?}: {reason}")]
-    BadUrl { url: String, reason: String },
+    #[error("cannot build the request to {url:?}: {reason}")]
+    BadRequest { url: String, reason: String },
     #[error("TLS setup: {0}")]
     Tls(String),
     #[error("request failed: {0}")]
@@ -74,7 +74,7 @@ impl Http {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<Bytes, HttpError> {
-        let bad_url = |reason: String| HttpError::BadUrl {
+        let bad_request = |reason: String| HttpError::BadRequest {
             url: redact(url),
             reason,
         };
@@ -84,7 +84,7 @@ impl Http {
         }
         let request = request
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| bad_url(e.to_string()))?;
+            .map_err(|e| bad_request(e.to_string()))?;
         let call = async {
             let response = self
                 .client
