@@ -185,6 +185,7 @@ function render(dirty) {
   if (dirty.has("cues") || dirty.has("tick") || dirty.has("catalog") || dirty.has("pitching")) renderCues();
   if (dirty.has("pitching") || dirty.has("catalog") || dirty.has("room")) renderReplies();
   if (dirty.has("comments")) renderFeed();
+  if (dirty.has("comments") || dirty.has("tick")) renderPaid();
   if (dirty.has("catalog") || dirty.has("room") || dirty.has("pitching") || dirty.has("library")) renderLibrary();
 }
 
@@ -789,8 +790,10 @@ function renderFeed() {
     (c) =>
       h(
         "li",
-        { className: `comment ${c.label}` },
+        { className: `comment ${c.label}${c.super_chat ? " sc" : ""}` },
         h("span", { className: "c-time" }, clock(c.ts)),
+        c.super_chat ? h("span", { className: "sc-price" }, money(c.super_chat.price_cny)) : null,
+        medalChip(c.medal),
         h("span", { className: "c-text" }, c.text),
         c.product ? h("span", { className: "c-prod" }, `${c.product}号`) : null,
         (c.intents || [])
@@ -800,6 +803,144 @@ function renderFeed() {
     () => {},
   );
 }
+
+function medalChip(medal) {
+  if (!medal || !medal.name) return null;
+  return h("span", { className: "c-medal", title: "粉丝牌" }, `${medal.name} ${medal.level || 0}`);
+}
+
+function money(yuan) {
+  const n = Number(yuan) || 0;
+  return `¥${Number.isInteger(n) ? n : n.toFixed(2)}`;
+}
+
+// ---------- paid comments (醒目留言): on top of the feed while they last, dearest first
+
+/** Paid comments seen (snapshot and stats), by a key of time and text. */
+const paid = new Map();
+const MAX_PAID = 50;
+
+client.onMessage((m) => {
+  if (m.type === "snapshot") {
+    paid.clear();
+    for (const c of m.super_chats || []) paid.set(`${c.ts}|${c.text}`, c);
+  }
+  if (m.type === "snapshot" || m.type === "stats") {
+    for (const c of m.comments || []) if (c.super_chat) paid.set(`${c.ts}|${c.text}`, c);
+    while (paid.size > MAX_PAID) paid.delete(paid.keys().next().value);
+  }
+});
+
+function renderPaid() {
+  const now = client.now();
+  for (const [k, c] of paid) if (!c.super_chat || c.super_chat.until <= now) paid.delete(k);
+  const list = [...paid.entries()].sort(
+    (a, b) => b[1].super_chat.price_cny - a[1].super_chat.price_cny || b[1].ts - a[1].ts,
+  );
+  keyed(
+    $("paid"),
+    list,
+    ([k]) => k,
+    ([, c]) =>
+      h(
+        "li",
+        { className: "paid-item", title: "醒目留言: 置顶到 " + clock(c.super_chat.until) },
+        h("span", { className: "sc-price" }, money(c.super_chat.price_cny)),
+        medalChip(c.medal),
+        h("span", { className: "c-text" }, c.text),
+        c.product ? h("span", { className: "c-prod" }, `${c.product}号`) : null,
+        h("span", { className: "c-time" }, " " + clock(c.ts)),
+      ),
+    () => {},
+  );
+}
+
+// ---------- platform sources: health, polled from GET /api/rooms/R/sources
+
+const SOURCES_EVERY_MS = 3000;
+const STATE_NAMES = {
+  connected: "已连接",
+  connecting: "连接中",
+  backoff: "等待重连",
+  listening: "接收推送",
+  stopped: "已停止",
+};
+const GAP_REASONS = { disconnected: "断线", sequence: "序号跳过", not_connected: "未连上" };
+
+async function pollSources() {
+  try {
+    const headers = params.token ? { Authorization: `Bearer ${params.token}` } : {};
+    const res = await fetch(`/api/rooms/${encodeURIComponent(params.room)}/sources`, { headers });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const reply = await res.json();
+    renderSources(reply);
+  } catch (e) {
+    setText($("sources-note"), `读取失败 (${e.message})`);
+  }
+}
+
+function renderSources(reply) {
+  const sources = reply.sources || [];
+  const now = reply.now || client.now();
+  setText($("sources-note"), sources.length ? `${sources.length} 个` : "");
+  if (!sources.length) {
+    const ul = $("sources");
+    ul.replaceChildren(h("li", { className: "empty" }, "没有配置平台来源; 弹幕来自 ingest 接口。"));
+    return;
+  }
+  keyed(
+    $("sources"),
+    sources,
+    (s) => s.name,
+    () => h("li", { className: "source" }),
+    (li, s) => li.replaceChildren(...sourceLines(s, now)),
+  );
+}
+
+function sourceLines(s, now) {
+  const age = (t) => {
+    const sec = Math.max(0, Math.round((now - t) / 1000));
+    return sec < 60 ? `${sec} 秒前` : sec < 3600 ? `${Math.round(sec / 60)} 分钟前` : `${Math.round(sec / 3600)} 小时前`;
+  };
+  const errors = Object.values(s.decode_errors || {}).reduce((a, b) => a + b, 0);
+  const lines = [
+    h(
+      "div",
+      null,
+      h("span", { className: "s-name" }, s.name),
+      h("span", { className: "s-kind" }, s.kind),
+      h("span", { className: `s-state ${s.state}` }, STATE_NAMES[s.state] || s.state),
+    ),
+    h(
+      "div",
+      { className: "s-line" },
+      `最后消息 ${s.last_message_at ? age(s.last_message_at) : "—"} · 重连 ${s.reconnects} · 解码错误 ${errors} · 缺口 ${s.gaps_total}`,
+    ),
+  ];
+  if (s.gap_open_since) {
+    lines.push(h("div", { className: "s-line warn" }, `${clock(s.gap_open_since)} 起弹幕可能缺失 (尚未连上)`));
+  }
+  const last = (s.gaps || [])[s.gaps.length - 1];
+  if (last) {
+    const why = GAP_REASONS[last.reason] || last.reason;
+    const n = last.missing ? ` ${last.missing} 条` : "";
+    lines.push(h("div", { className: "s-line" }, `上次缺口 ${clock(last.from)}–${clock(last.to)} (${why}${n})`));
+  }
+  if (s.pitching_hint && s.pitching_hint.promotion) {
+    const p = s.pitching_hint.product ? client.productLabel(s.pitching_hint.product) : `商品 ${s.pitching_hint.promotion}`;
+    lines.push(h("div", { className: "s-line" }, `平台讲解中: ${p}`));
+  }
+  if (s.shelf && s.shelf.total !== null && s.shelf.total !== undefined) {
+    lines.push(h("div", { className: "s-line" }, `货架 ${s.shelf.total} 件${s.shelf.note ? " · " + s.shelf.note : ""}`));
+  }
+  if (s.state !== "connected" && s.state !== "listening" && s.last_error) {
+    lines.push(h("div", { className: "s-line warn" }, s.last_error));
+  }
+  return lines;
+}
+
+pollSources();
+setInterval(pollSources, SOURCES_EVERY_MS);
 
 $("feed-pause").addEventListener("change", (ev) => {
   ui.feedPaused = ev.target.checked;

@@ -45,6 +45,18 @@ pub struct Envelope {
     /// The viewer's display name (never stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The fan medal (粉丝勋章 / 粉丝团) the viewer wears in this room, when the platform says.
+    /// Optional addition to the protocol; stored with comments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medal: Option<Medal>,
+}
+
+/// A fan medal: the club's name and the viewer's level in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Medal {
+    pub name: String,
+    #[serde(default)]
+    pub level: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +64,61 @@ pub struct CommentEvent {
     #[serde(flatten)]
     pub env: Envelope,
     pub text: String,
+    /// A paid comment (醒目留言 / super chat): the room shows it above the others for
+    /// `duration_s`. Optional addition to the protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub super_chat: Option<SuperChat>,
+}
+
+impl CommentEvent {
+    /// A plain comment.
+    pub fn new(env: Envelope, text: impl Into<String>) -> CommentEvent {
+        CommentEvent {
+            env,
+            text: text.into(),
+            super_chat: None,
+        }
+    }
+}
+
+/// What a viewer paid for a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuperChat {
+    /// The price in yuan.
+    pub price_cny: f64,
+    /// How long the platform pins it, in seconds (the console's default when absent: see
+    /// [`SuperChat::shown_for_s`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u32>,
+}
+
+/// Longest accepted super-chat price, in yuan.
+pub const MAX_SUPER_CHAT_CNY: f64 = 1_000_000.0;
+/// Longest accepted super-chat pin time, in seconds.
+pub const MAX_SUPER_CHAT_S: u32 = 24 * 3600;
+/// Longest accepted fan-medal name, in bytes.
+pub const MAX_MEDAL_LEN: usize = 64;
+
+impl SuperChat {
+    /// Seconds the room keeps it on top: the platform's duration, else Bilibili's tiers by
+    /// price (30 yuan: 60 s, 50: 120 s, 100: 300 s, 500: 1800 s, 1000: 3600 s, 2000+: 7200 s).
+    pub fn shown_for_s(&self) -> u32 {
+        if let Some(d) = self.duration_s.filter(|d| *d > 0) {
+            return d.min(MAX_SUPER_CHAT_S);
+        }
+        const TIERS: [(f64, u32); 6] = [
+            (2000.0, 7200),
+            (1000.0, 3600),
+            (500.0, 1800),
+            (100.0, 300),
+            (50.0, 120),
+            (0.0, 60),
+        ];
+        TIERS
+            .iter()
+            .find(|(price, _)| self.price_cny >= *price)
+            .map_or(60, |(_, s)| *s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,6 +254,12 @@ impl IngestEvent {
         check_len("room", env.room.as_deref(), 64)?;
         check_len("user", env.user.as_deref(), MAX_USER_LEN)?;
         check_len("name", env.name.as_deref(), MAX_USER_LEN)?;
+        if let Some(medal) = &env.medal {
+            if medal.name.trim().is_empty() {
+                return Err(field("medal", "name is empty".into()));
+            }
+            check_len("medal", Some(&medal.name), MAX_MEDAL_LEN)?;
+        }
         if let Some(ts) = env.ts {
             // Between 2001 and 2286: catches seconds-for-milliseconds and garbage.
             if !(1_000_000_000_000..=9_999_999_999_999).contains(&ts) {
@@ -202,6 +275,23 @@ impl IngestEvent {
                     return Err(field("text", "is empty".into()));
                 }
                 check_len("text", Some(&c.text), MAX_TEXT_LEN)?;
+                if let Some(sc) = &c.super_chat {
+                    if !sc.price_cny.is_finite()
+                        || sc.price_cny < 0.0
+                        || sc.price_cny > MAX_SUPER_CHAT_CNY
+                    {
+                        return Err(field(
+                            "super_chat",
+                            format!("price_cny must be 0 to {MAX_SUPER_CHAT_CNY}"),
+                        ));
+                    }
+                    if sc.duration_s.is_some_and(|d| d > MAX_SUPER_CHAT_S) {
+                        return Err(field(
+                            "super_chat",
+                            format!("duration_s must be at most {MAX_SUPER_CHAT_S}"),
+                        ));
+                    }
+                }
             }
             IngestEvent::Gift(g) => {
                 check_len("gift", Some(&g.gift), MAX_USER_LEN)?;
@@ -297,6 +387,54 @@ mod tests {
         assert!(errors[2].contains("empty"), "{errors:?}");
         assert!(errors[3].contains("ts"), "{errors:?}");
         assert!(errors[4].contains("object"), "{errors:?}");
+    }
+
+    #[test]
+    fn medal_and_super_chat_are_optional_additions() {
+        let events = parse_frame(
+            r#"[{"type":"comment","text":"主播看我","medal":{"name":"粉丝牌","level":21},
+                 "super_chat":{"price_cny":30,"duration_s":60}},
+               {"type":"gift","gift":"小花花","medal":{"name":"粉丝牌","level":3}},
+               {"type":"comment","text":"x","super_chat":{"price_cny":-1}},
+               {"type":"comment","text":"x","medal":{"name":" ","level":1}},
+               {"type":"comment","text":"x","super_chat":{"price_cny":1,"duration_s":99999999}}]"#,
+        )
+        .unwrap();
+        match &events[0] {
+            Ok(IngestEvent::Comment(c)) => {
+                assert_eq!(
+                    c.env.medal,
+                    Some(Medal {
+                        name: "粉丝牌".into(),
+                        level: 21
+                    })
+                );
+                let sc = c.super_chat.as_ref().unwrap();
+                assert_eq!((sc.price_cny, sc.shown_for_s()), (30.0, 60));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(events[1].is_ok());
+        for bad in &events[2..] {
+            assert!(bad.is_err(), "{bad:?}");
+        }
+        // Without the additions, events serialize exactly as before.
+        let plain = CommentEvent::new(Envelope::default(), "hi");
+        assert_eq!(
+            serde_json::to_string(&IngestEvent::Comment(plain)).unwrap(),
+            r#"{"type":"comment","text":"hi"}"#
+        );
+        let tier = |price_cny| {
+            SuperChat {
+                price_cny,
+                duration_s: None,
+            }
+            .shown_for_s()
+        };
+        assert_eq!(
+            (tier(30.0), tier(50.0), tier(100.0), tier(5000.0)),
+            (60, 120, 300, 7200)
+        );
     }
 
     #[test]

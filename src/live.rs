@@ -717,7 +717,8 @@ impl RoomTask {
                     });
                     notable |= analysis.question
                         || analysis.intents.contains(crate::analyze::Intent::Complaint);
-                    self.state.comment(&self.analyzer, &analysis, viewer, now);
+                    self.state
+                        .comment_event(&self.analyzer, &analysis, c, viewer, now);
                 }
                 other => self.state.event(other, now),
             }
@@ -822,6 +823,7 @@ impl RoomTask {
             cues,
             stats: &stats,
             comments: self.state.recent.iter().collect(),
+            super_chats: self.state.pinned_super_chats(now),
         };
         Outgoing {
             seq: self.seq,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Product, SellingPoint};
 use crate::room::{RecentComment, Stats};
+use crate::sources::SourceSnapshot;
 use crate::suggest::{Cue, CueState};
 
 /// One event of an ingest frame that was refused.
@@ -104,6 +105,8 @@ pub enum RoomMessage<'a> {
         cues: Vec<&'a Cue>,
         stats: &'a Stats,
         comments: Vec<&'a RecentComment>,
+        /// Paid comments still on top, dearest first (each also carries `super_chat`).
+        super_chats: Vec<&'a RecentComment>,
     },
     Cue {
         seq: u64,
@@ -143,6 +146,29 @@ pub enum RoomMessage<'a> {
         key: &'a str,
         answered: bool,
     },
+}
+
+/// `GET /api/rooms/R/sources`: the room's platform sources and their health.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourcesReply {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub room: String,
+    /// The server's clock (ms), to age `last_message_at` and gaps without trusting the
+    /// page's clock.
+    pub now: i64,
+    pub sources: Vec<SourceSnapshot>,
+}
+
+impl SourcesReply {
+    pub fn new(room: &str, now: i64, sources: Vec<SourceSnapshot>) -> SourcesReply {
+        SourcesReply {
+            kind: "sources",
+            room: room.to_owned(),
+            now,
+            sources,
+        }
+    }
 }
 
 /// A console command frame: the command plus an optional request id echoed in the reply.

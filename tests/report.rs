@@ -4,8 +4,12 @@
 //! sent; the HTML has every section and escapes viewer text; the CSV tables have their headers
 //! and one row per item; personal data never reaches any of them.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
+
+use common::{TempDir, runtime};
 
 use livecue::analyze::{Analyzer, RoomCatalog};
 use livecue::config::Config;
@@ -15,36 +19,6 @@ use livecue::store::{CommentRecord, CueRecord, Reader, Record, Store, now_ms};
 use livecue::suggest::CueState;
 use livecue::wire::Command;
 use serde_json::Value;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "livecue-report-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // LIVECUE_KEEP_TEST_DIRS=1 keeps the stores, e.g. to try `livecue report` on them.
-        if std::env::var_os("LIVECUE_KEEP_TEST_DIRS").is_some() {
-            eprintln!("kept {}", self.0.display());
-            return;
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A comment template, how often it is sent, and what the analysis must find in it: intents,
 /// product, question key.
@@ -102,10 +76,7 @@ fn fixture(name: &str) -> Fixture {
     let analyzer = Analyzer::embedded();
     let catalog = RoomCatalog::new(&room.products, &room.words).unwrap();
     let t0 = now_ms() - 2 * 3_600_000;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let session = rt.block_on(async {
         let store = Store::open(dir.path()).unwrap();
         let h = store.handle();
@@ -124,16 +95,17 @@ fn fixture(name: &str) -> Fixture {
             assert_eq!(probe.product.as_deref(), *product, "product of {text:?}");
             for _ in 0..*times {
                 let at = t0 + 1_000 + n as i64 * 1_200;
-                let event = CommentEvent {
-                    env: Envelope {
+                let event = CommentEvent::new(
+                    Envelope {
                         id: Some(format!("c-{n}")),
                         room: Some("eval".into()),
                         ts: Some(at),
                         user: Some(format!("u{}", n % 37)),
                         name: Some("小鱼".into()),
+                        medal: None,
                     },
-                    text: (*text).to_owned(),
-                };
+                    *text,
+                );
                 let analysis = analyzer.analyze(&event.text, &catalog);
                 let viewer = event.env.user.as_deref().map(|u| h.viewer(u));
                 let record = CommentRecord::new(
@@ -550,15 +522,15 @@ fn a_million_comments_report_in_seconds() {
                         let n = (conn * 2_500 + frame) * 100 + i;
                         let at = t0 + (n as i64 * 14_400_000) / 1_000_000;
                         let k = n % texts.len();
-                        let event = CommentEvent {
-                            env: Envelope {
+                        let event = CommentEvent::new(
+                            Envelope {
                                 id: Some(format!("c{n}")),
                                 user: Some(format!("u{}", n % 50_000)),
                                 ts: Some(at),
                                 ..Envelope::default()
                             },
-                            text: texts[k].into(),
-                        };
+                            texts[k],
+                        );
                         let viewer = Some(h.viewer(event.env.user.as_deref().unwrap_or("")));
                         batch.push(Record::Comment(CommentRecord::new(
                             &s,
@@ -631,10 +603,7 @@ fn demo_session_for_screenshots() {
     let mut state = RoomState::new(room, catalog.clone(), t0);
     let mut suggester = Suggester::default();
     let mut audience = Audience::new(&room.products, 7).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let store = Store::open(dir.path()).unwrap();
         let h = store.handle();
@@ -780,10 +749,7 @@ fn demo_session_for_screenshots() {
 #[test]
 fn an_empty_open_session_still_reports() {
     let dir = TempDir::new("empty-session");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let store = Store::open(dir.path()).unwrap();
         store
@@ -810,4 +776,185 @@ fn an_empty_open_session_still_reports() {
     assert_eq!(r["summary"]["comments"], 0);
     assert_eq!(r["summary"]["peak_minute"], Value::Null);
     store.close_blocking().unwrap();
+}
+
+/// Issue 9: where a platform source may have lost messages, and the paid comments and fan
+/// medals, in all three formats; viewer text escaped and masked as everywhere else.
+#[test]
+fn issue9_the_review_names_source_gaps_super_chats_and_medals() {
+    use livecue::ingest::Medal;
+    use livecue::store::GapRecord;
+
+    let dir = TempDir::new("gaps");
+    // On a minute boundary, so the gap's clock times are whole minutes.
+    let t0 = (now_ms() - 2 * 3_600_000) / 60_000 * 60_000;
+    let rt = runtime();
+    rt.block_on(async {
+        let store = Store::open(dir.path()).unwrap();
+        let h = store.handle();
+        let s = h
+            .start_session("r9", "开播", &[], None, t0)
+            .await
+            .unwrap()
+            .id;
+        let comment =
+            |n: usize, at: i64, text: &str, medal: Option<(&str, u32)>, paid: Option<f64>| {
+                Record::Comment(CommentRecord {
+                    session: s.clone(),
+                    at,
+                    ts: at,
+                    source_id: Some(format!("c{n}")),
+                    viewer: Some(h.viewer(&format!("u{n}"))),
+                    text: text.to_owned(),
+                    product: None,
+                    named: false,
+                    intents: 0,
+                    sentiment: 0.0,
+                    label: 0,
+                    question: false,
+                    key: None,
+                    complaint: None,
+                    words: Vec::new(),
+                    medal: medal.map(|(name, level)| Medal {
+                        name: name.into(),
+                        level,
+                    }),
+                    super_chat: paid,
+                })
+            };
+        h.append(vec![
+            comment(
+                1,
+                t0 + 10_000,
+                "<b>主播</b>看看我",
+                Some(("粉丝牌", 21)),
+                Some(30.0),
+            ),
+            comment(
+                2,
+                t0 + 20_000,
+                "电话13812345678",
+                Some(("粉丝牌", 3)),
+                Some(50.0),
+            ),
+            comment(3, t0 + 30_000, "好看", Some(("粉丝牌", 5)), None),
+            comment(4, t0 + 35_000, "来了", None, None),
+            Record::SourceGap(GapRecord {
+                session: s.clone(),
+                source: "bilibili".into(),
+                kind: "bilibili",
+                from: t0 + 60_000,
+                to: t0 + 180_000,
+                reason: "disconnected",
+                missing: None,
+            }),
+            Record::SourceGap(GapRecord {
+                session: s.clone(),
+                source: "douyin".into(),
+                kind: "douyin",
+                from: t0 + 200_000,
+                to: t0 + 201_000,
+                reason: "sequence",
+                missing: Some(7),
+            }),
+            Record::SessionEnd {
+                session: s.clone(),
+                at: t0 + 300_000,
+            },
+        ])
+        .await
+        .unwrap();
+        store.close().await.unwrap();
+    });
+    let reader = Reader::open(dir.path()).unwrap();
+    let render = |format| {
+        let mut out = Vec::new();
+        report::render_to(
+            &reader,
+            "r9",
+            None,
+            format,
+            &Options::default(),
+            &mut |_| {},
+            &mut out,
+        )
+        .unwrap();
+        out
+    };
+    let tz = Options::default().tz_offset_min;
+    let expected = format!(
+        "messages may be missing {}–{} (bilibili: disconnected)",
+        report::clock(t0 + 60_000, tz),
+        report::clock(t0 + 180_000, tz)
+    );
+
+    let r: Value = serde_json::from_slice(&render(Format::Json)).unwrap();
+    let gaps = r["source_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2);
+    assert_eq!(gaps[0]["note"], expected.as_str());
+    assert_eq!(gaps[0]["duration_s"], 120.0);
+    assert_eq!(gaps[1]["reason"], "sequence");
+    assert_eq!(gaps[1]["missing"], 7);
+    assert!(
+        gaps[1]["note"]
+            .as_str()
+            .unwrap()
+            .contains("7 numbered messages skipped")
+    );
+    let s = &r["summary"];
+    assert_eq!(
+        (s["super_chats"].as_u64(), s["super_chat_value"].as_f64()),
+        (Some(2), Some(80.0))
+    );
+    assert_eq!(s["medal_comments"], 3);
+    assert_eq!(
+        (s["source_gaps"].as_u64(), s["source_gap_s"].as_f64()),
+        (Some(2), Some(121.0))
+    );
+    let paid = r["super_chats"].as_array().unwrap();
+    assert_eq!(paid.len(), 2);
+    assert_eq!(
+        (
+            paid[0]["price_cny"].as_f64(),
+            paid[0]["medal_level"].as_u64()
+        ),
+        (Some(30.0), Some(21))
+    );
+    assert!(!paid[1]["text"].as_str().unwrap().contains("13812345678"));
+    let medals = r["fan_medals"].as_array().unwrap();
+    assert_eq!(medals.len(), 1);
+    assert_eq!(
+        (
+            medals[0]["comments"].as_u64(),
+            medals[0]["viewers"].as_u64(),
+            medals[0]["max_level"].as_u64()
+        ),
+        (Some(3), Some(3), Some(21))
+    );
+
+    let html = String::from_utf8(render(Format::Html)).unwrap();
+    assert!(
+        html.contains(&expected),
+        "the review says where messages may be missing"
+    );
+    for id in ["gaps", "paid"] {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\"")),
+            "section {id}"
+        );
+    }
+    assert!(html.contains("&lt;b&gt;主播&lt;/b&gt;看看我"));
+    assert!(!html.contains("<b>主播") && !html.contains("13812345678"));
+
+    let gaps = csv_rows(&render(Format::Csv(Table::Gaps)));
+    assert_eq!(
+        gaps[0],
+        "source,kind,reason,time (+08:00),from_ms,to,to_ms,duration_s,missing,note"
+    );
+    assert_eq!(gaps.len(), 1 + 2);
+    assert!(gaps[1].ends_with(&expected), "{}", gaps[1]);
+    let comments = csv_rows(&render(Format::Csv(Table::Comments)));
+    assert!(comments[0].ends_with(",complaint,medal,medal_level,super_chat_cny"));
+    assert!(comments[1].ends_with(",粉丝牌,21,30"), "{}", comments[1]);
+    assert!(comments[4].ends_with(",,,"), "{}", comments[4]);
 }

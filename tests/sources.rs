@@ -5,6 +5,8 @@
 //! heartbeats on schedule (paused time), and count garbage without stopping. No test touches a
 //! real platform. Every wait is bounded.
 
+mod common;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -13,7 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use livecue::analyze::Analyzer;
 use livecue::config::Config;
-use livecue::live::{RoomHandle, Rooms};
+use livecue::live::{RoomHandle, RoomStore, Rooms};
 use livecue::metrics::Metrics;
 use livecue::sources::bilibili::{self, OP_AUTH, OP_AUTH_REPLY, OP_COMMAND, OP_HEARTBEAT};
 use livecue::sources::douyin::{self, PushFrame};
@@ -45,6 +47,11 @@ struct Fixture {
 
 impl Fixture {
     fn start(toml: &str) -> Fixture {
+        Fixture::start_with_store(toml, None)
+    }
+
+    /// As `serve` runs a room with a store: its records (and its sources' gaps) go to `store`.
+    fn start_with_store(toml: &str, store: Option<RoomStore>) -> Fixture {
         let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -55,7 +62,7 @@ impl Fixture {
             cancel.clone(),
             tracker.clone(),
         );
-        let room = rooms.open(&config.rooms[0], None).expect("room opens");
+        let room = rooms.open(&config.rooms[0], store).expect("room opens");
         let sources =
             Sources::start(&rooms, &config.rooms, &cancel, &tracker).expect("sources start");
         Fixture {
@@ -142,6 +149,13 @@ fn assert_totals(
 
 type ServerWs = WebSocketStream<TcpStream>;
 
+/// A fake platform's socket on 127.0.0.1:0, and its address.
+async fn listen() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
 /// Accepts one WebSocket connection, keeping its request headers.
 // The handshake callback's error type is tungstenite's own.
 #[allow(clippy::result_large_err)]
@@ -154,6 +168,8 @@ async fn accept(listener: &TcpListener) -> (ServerWs, Vec<(String, String)>) {
     let keep = seen.clone();
     let ws = tokio_tungstenite::accept_hdr_async(tcp, move |req: &Request, res: Response| {
         let mut headers = keep.lock().unwrap();
+        // The request's target, under a name no header can have.
+        headers.push((":uri".to_owned(), req.uri().to_string()));
         for (k, v) in req.headers() {
             headers.push((k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()));
         }
@@ -291,8 +307,7 @@ fn bili_config(addr: SocketAddr, extra: &str) -> String {
 
 #[tokio::test]
 async fn issue9_bilibili_stream_reaches_the_room_exactly_once_and_survives_a_drop() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, ""));
 
     // Connection 1: the scripted stream, then the platform drops the adapter.
@@ -414,8 +429,7 @@ async fn issue9_bilibili_stream_reaches_the_room_exactly_once_and_survives_a_dro
 
 #[tokio::test(start_paused = true)]
 async fn issue9_bilibili_heartbeats_every_30_seconds() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, ""));
     let (mut ws, _) = accept(&listener).await;
     bili_auth(&mut ws).await;
@@ -452,8 +466,7 @@ async fn issue9_bilibili_heartbeats_every_30_seconds() {
 
 #[tokio::test(start_paused = true)]
 async fn issue9_bilibili_silent_platform_is_left_and_rejoined() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, "idle_timeout_s = 45"));
     // Authenticates, then never answers again (heartbeats unanswered).
     let (mut ws, _) = accept(&listener).await;
@@ -472,8 +485,7 @@ async fn issue9_bilibili_silent_platform_is_left_and_rejoined() {
 
 #[tokio::test]
 async fn issue9_bilibili_refused_auth_backs_off_and_retries() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&bili_config(addr, ""));
     for _ in 0..2 {
         let (mut ws, _) = accept(&listener).await;
@@ -492,7 +504,10 @@ async fn issue9_bilibili_refused_auth_backs_off_and_retries() {
         .await;
     let s = fixture.status();
     assert_eq!(s.reconnects, 2);
-    assert_eq!(s.gaps_total, 0, "never connected before: no gap");
+    // Messages may be missing from the first attempt until the first connection came up.
+    assert_eq!(s.gaps_total, 1, "{s:#?}");
+    assert_eq!(s.gaps[0].reason, "not_connected");
+    assert!(s.gaps[0].from <= s.gaps[0].to);
     fixture.stop().await;
 }
 
@@ -502,8 +517,7 @@ async fn issue9_bilibili_refused_auth_backs_off_and_retries() {
 
 #[tokio::test]
 async fn issue9_bilibili_open_platform_stream() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&format!(
         r#"
         [[rooms]]
@@ -564,7 +578,21 @@ fn dy_user(id: u64) -> douyin::User {
     douyin::User {
         id,
         nick_name: format!("用户{id}"),
+        fans_club: None,
     }
+}
+
+fn dy_shopping(msg_id: i64, msg_type: i32, promotion: i64) -> douyin::Message {
+    dy_message(
+        "WebcastLiveShoppingMessage",
+        msg_id,
+        douyin::LiveShoppingMessage {
+            msg_type,
+            promotion_id: promotion,
+            ..douyin::LiveShoppingMessage::default()
+        }
+        .encode_to_vec(),
+    )
 }
 
 fn dy_chat(msg_id: i64, text: &str, user: u64) -> douyin::Message {
@@ -643,8 +671,7 @@ fn douyin_config(addr: SocketAddr) -> String {
 
 #[tokio::test]
 async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&douyin_config(addr));
 
     let (mut ws, headers) = accept(&listener).await;
@@ -723,7 +750,22 @@ async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
                 }
                 .encode_to_vec(),
             ),
-            dy_message("WebcastProductChangeMessage", 2010, vec![8, 1]),
+            dy_message(
+                "WebcastProductChangeMessage",
+                2010,
+                douyin::ProductChangeMessage {
+                    common: None,
+                    update_toast: "2号已上架".into(),
+                    total: 6,
+                }
+                .encode_to_vec(),
+            ),
+            dy_shopping(
+                2014,
+                douyin::SHOPPING_SET_CURRENT,
+                3_560_000_000_000_000_001,
+            ),
+            dy_message("WebcastRanklistHourEntranceMessage", 2015, vec![8, 1]),
         ],
         Some("internal_src:dim|first"),
     );
@@ -793,7 +835,17 @@ async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
     assert_eq!(s.live, Some(false));
     assert_eq!(s.decode_errors.get("bad_frame"), Some(&1));
     assert_eq!(s.decode_errors.get("text_frame"), Some(&1));
-    assert_eq!(s.ignored.get("WebcastProductChangeMessage"), Some(&1));
+    assert_eq!(
+        s.ignored.get("WebcastRanklistHourEntranceMessage"),
+        Some(&1)
+    );
+    let shelf = s.shelf.as_ref().unwrap();
+    assert_eq!((shelf.total, shelf.note.as_str()), (Some(6), "2号已上架"));
+    // Not mapped in this source's `products`: a hint with the platform's id only, and the
+    // room's pitched product is left alone.
+    let hint = s.pitching_hint.as_ref().unwrap();
+    assert_eq!(hint.promotion.as_deref(), Some("3560000000000000001"));
+    assert_eq!(hint.product, None);
     assert_eq!(
         s.ignored.get("WebcastGiftMessage(combo in progress)"),
         Some(&2)
@@ -804,8 +856,7 @@ async fn issue9_douyin_stream_acks_dedupes_and_survives_a_drop() {
 
 #[tokio::test(start_paused = true)]
 async fn issue9_douyin_heartbeats_every_10_seconds() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&douyin_config(addr));
     let (mut ws, _) = accept(&listener).await;
     let connected = Instant::now();
@@ -853,9 +904,12 @@ async fn issue9_douyin_heartbeats_every_10_seconds() {
 
 /// Serves the sources' webhook routes on 127.0.0.1:0.
 async fn serve(fixture: &Fixture) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = fixture.sources.router();
+    serve_router(fixture.sources.router()).await
+}
+
+/// Serves `router` on 127.0.0.1:0 (a fake platform's HTTP API, the webhook routes).
+async fn serve_router(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let (listener, addr) = listen().await;
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
@@ -869,9 +923,20 @@ async fn post(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> (u16, Value) {
+    http(addr, "POST", path, headers, body).await
+}
+
+/// A raw HTTP/1.1 request; returns the status code and the body as JSON (null when not).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
@@ -1123,8 +1188,7 @@ async fn issue9_json_webhook_maps_a_bridges_json() {
 
 #[tokio::test]
 async fn issue9_json_websocket_bridge_is_followed_and_rejoined() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen().await;
     let fixture = Fixture::start(&format!(
         "[[rooms]]\nid = \"r1\"\n[[rooms.sources]]\nkind = \"json\"\nurl = \"ws://{addr}/relay\"\n\
          token = \"relay-token\"\nbackoff_min_ms = 20\n{TIKTOK_MAPPING}"
@@ -1187,6 +1251,705 @@ async fn issue9_a_platform_that_is_down_is_retried_with_backoff() {
         s.last_error.as_deref().unwrap_or("").contains("connect"),
         "{s:#?}"
     );
+    // Still down: the gap is open, not yet closed and counted.
     assert_eq!(s.gaps_total, 0);
+    assert!(s.gap_open_since.is_some(), "{s:#?}");
     fixture.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health and gaps in the store; fan medals and super chats through the room
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn issue9_a_dropped_connection_is_a_gap_in_the_review_and_paid_comments_stay_on_top() {
+    let dir = common::TempDir::new("gaps");
+    let store = livecue::store::Store::open(dir.path()).unwrap();
+    let handle = store.handle();
+    let session = handle
+        .start_session("r1", "测试直播间", &[], None, livecue::live::now_ms())
+        .await
+        .unwrap()
+        .id;
+    let (listener, addr) = listen().await;
+    let fixture = Fixture::start_with_store(
+        &bili_config(addr, ""),
+        Some(RoomStore {
+            handle: handle.clone(),
+            session: session.clone(),
+        }),
+    );
+    let (mut ws, _) = accept(&listener).await;
+    bili_auth(&mut ws).await;
+    let now = livecue::live::now_ms();
+    let nested = [
+        danmu("2号多少钱", 1001, now),
+        command(
+            json!({"cmd": "SUPER_CHAT_MESSAGE", "data": {"id": 78, "uid": 1004, "price": 50,
+            "message": "主播<b>看我</b> 电话13812345678", "user_info": {"uname": "大户"},
+            "start_time": now / 1000, "time": 120,
+            "medal_info": {"medal_name": "粉丝牌", "medal_level": 12}}}),
+        ),
+    ]
+    .concat();
+    ws.send(Message::Binary(
+        bilibili::encode(2, OP_COMMAND, 0, &zlib(&nested)).into(),
+    ))
+    .await
+    .unwrap();
+    fixture
+        .wait_for("the first connection's comments", |t, _| t["comments"] == 2)
+        .await;
+    close_gracefully(ws).await;
+    let (mut ws, _) = accept(&listener).await;
+    bili_auth(&mut ws).await;
+    fixture
+        .wait_for("the reconnection", |_, s| s.connected && s.gaps_total == 1)
+        .await;
+
+    // The room keeps the super chat on top, with its medal; the plain comment has its medal.
+    let snapshot = fixture.room.snapshot().await.expect("room answers");
+    let v: Value = serde_json::from_str(snapshot.json.as_str()).unwrap();
+    let pinned = v["super_chats"].as_array().unwrap();
+    assert_eq!(pinned.len(), 1, "{v}");
+    assert_eq!(pinned[0]["super_chat"]["price_cny"], 50.0);
+    assert!(pinned[0]["super_chat"]["until"].as_i64().unwrap() > now + 100_000);
+    assert_eq!(pinned[0]["medal"], json!({"name": "粉丝牌", "level": 12}));
+    assert!(!pinned[0]["text"].as_str().unwrap().contains("13812345678"));
+    assert_eq!(
+        v["comments"][0]["medal"],
+        json!({"name": "粉丝牌", "level": 21})
+    );
+    assert_eq!(v["stats"]["totals"]["super_chats"], 1);
+    assert_eq!(v["stats"]["totals"]["super_chat_value"], 50.0);
+
+    fixture.stop().await;
+    handle.flush().await.unwrap();
+    store.close().await.unwrap();
+
+    // The review says where messages may be missing, and lists the paid comment.
+    let reader = livecue::store::Reader::open(dir.path()).unwrap();
+    let review = livecue::report::build(&reader, "r1", None, 480, &mut |_| {}).unwrap();
+    assert_eq!(review.source_gaps.len(), 1, "{:?}", review.source_gaps);
+    let gap = &review.source_gaps[0];
+    assert_eq!(
+        (gap.source.as_str(), gap.reason.as_str()),
+        ("bili", "disconnected")
+    );
+    assert!(
+        gap.note.starts_with("messages may be missing "),
+        "{}",
+        gap.note
+    );
+    assert!(gap.note.ends_with("(bili: disconnected)"), "{}", gap.note);
+    assert_eq!(review.summary.super_chats, 1);
+    assert_eq!(review.super_chats[0].price_cny, 50.0);
+    assert_eq!(review.super_chats[0].medal_level, Some(12));
+    assert_eq!(review.summary.medal_comments, 2);
+}
+
+/// A raw HTTP/1.1 GET.
+async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let headers: Vec<(&str, String)> = headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    http(addr, "GET", path, &headers, b"").await
+}
+
+#[tokio::test]
+async fn issue9_the_console_reads_source_health_with_the_view_token() {
+    let (platform, platform_addr) = listen().await;
+    let config = Config::from_toml(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        view_token = "viewer-secret"
+        [[rooms.sources]]
+        kind = "bilibili"
+        name = "bili"
+        url = "ws://{platform_addr}/sub?key=hidden"
+        room_id = 22824550
+        key = "the-key"
+        backoff_min_ms = 20
+        [[rooms]]
+        id = "r2"
+        "#
+    ))
+    .unwrap();
+    let (listener, addr) = listen().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(livecue::server::run(
+        listener,
+        config,
+        livecue::server::Options::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let (mut ws, _) = accept(&platform).await;
+    bili_auth(&mut ws).await;
+    ws.send(Message::Binary(danmu("好看", 7, T0).into()))
+        .await
+        .unwrap();
+
+    // Refused before any data without the room's view token.
+    let (status, body) = get(addr, "/api/rooms/r1/sources", &[]).await;
+    assert_eq!((status, &body["code"]), (401, &json!("unauthorized")));
+    let (status, _) = get(addr, "/api/rooms/r1/sources?token=nope", &[]).await;
+    assert_eq!(status, 401);
+    let (status, _) = get(addr, "/api/rooms/nope/sources", &[]).await;
+    assert_eq!(status, 404);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = get(
+            addr,
+            "/api/rooms/r1/sources",
+            &[("Authorization", "Bearer viewer-secret")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        if body["sources"][0]["connected"] == true && body["sources"][0]["messages"] == 2 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the source connects: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(body["type"], "sources");
+    assert_eq!(body["room"], "r1");
+    assert!(body["now"].as_i64().unwrap() >= T0);
+    let source = &body["sources"][0];
+    assert_eq!(source["name"], "bili");
+    assert_eq!(source["kind"], "bilibili");
+    assert_eq!(source["state"], "connected");
+    assert_eq!(source["reconnects"], 0);
+    assert!(source["last_message_at"].as_i64().is_some());
+    assert!(source["decode_errors"].as_object().unwrap().is_empty());
+    assert_eq!(source["gaps"], json!([]));
+    // The signed query never leaves the server.
+    assert!(!body.to_string().contains("hidden"), "{body}");
+    // Another room's list is its own (and empty).
+    let (status, other) = get(addr, "/api/rooms/r2/sources", &[]).await;
+    assert_eq!((status, other["sources"].clone()), (200, json!([])));
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bilibili open platform: the app lifecycle over HTTP
+// ---------------------------------------------------------------------------------------------
+
+const OPEN_KEY_ID: &str = "ak-test";
+const OPEN_SECRET: &str = "sk-test-secret";
+
+/// One call the fake open platform received.
+#[derive(Debug, Clone)]
+struct OpenCall {
+    path: String,
+    body: Value,
+    at: Instant,
+    signed: Result<(), String>,
+}
+
+/// Checks the documented signature on its own terms (independently of the adapter's code):
+/// the six x-bili-* headers, the body's MD5, and Authorization = hex HMAC-SHA256 of the sorted
+/// `name:value` lines.
+fn check_signature(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<(), String> {
+    use hmac::Mac as _;
+    use md5::Digest as _;
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or(format!("missing {name}"))
+    };
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if get("x-bili-accesskeyid")? != OPEN_KEY_ID {
+        return Err("wrong key id".into());
+    }
+    if get("x-bili-content-md5")? != hex(&md5::Md5::digest(body)) {
+        return Err("wrong body md5".into());
+    }
+    if get("x-bili-signature-method")? != "HMAC-SHA256" || get("x-bili-signature-version")? != "1.0"
+    {
+        return Err("wrong method or version".into());
+    }
+    get("x-bili-signature-nonce")?;
+    get("x-bili-timestamp")?
+        .parse::<u64>()
+        .map_err(|e| e.to_string())?;
+    let mut lines: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("x-bili-"))
+        .map(|(k, v)| format!("{}:{}", k.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    lines.sort();
+    if lines.len() != 6 {
+        return Err(format!("{} x-bili-* headers", lines.len()));
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(OPEN_SECRET.as_bytes()).unwrap();
+    mac.update(lines.join("\n").as_bytes());
+    if get("authorization")? != hex(&mac.finalize().into_bytes()) {
+        return Err("wrong Authorization".into());
+    }
+    Ok(())
+}
+
+/// The open platform's HTTP API on 127.0.0.1:0; `start` answers with `ws` as the wss_link.
+async fn fake_open_platform(ws: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<OpenCall>>>) {
+    use axum::extract::{Path, State};
+    let calls: Arc<Mutex<Vec<OpenCall>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/v2/app/{action}",
+            axum::routing::post(
+                move |State(calls): State<Arc<Mutex<Vec<OpenCall>>>>,
+                      Path(action): Path<String>,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Bytes| async move {
+                    let signed = check_signature(&headers, &body);
+                    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let mut log = calls.lock().unwrap();
+                    log.push(OpenCall {
+                        path: action.clone(),
+                        body: parsed,
+                        at: Instant::now(),
+                        signed: signed.clone(),
+                    });
+                    let starts = log.iter().filter(|c| c.path == "start").count();
+                    drop(log);
+                    let answer = match (signed, action.as_str()) {
+                        (Err(e), _) => json!({"code": 4000, "message": e, "request_id": "r"}),
+                        (Ok(()), "start") => json!({"code": 0, "message": "0", "request_id": "r",
+                        "data": {
+                            "game_info": {"game_id": format!("game-{starts}")},
+                            "websocket_info": {
+                                "auth_body": format!("{{\"key\":\"open-key-{starts}\"}}"),
+                                "wss_link": [format!("ws://{ws}/sub")]
+                            },
+                            "anchor_info": {"room_id": 4639581, "uname": "主播", "uid": 1}
+                        }}),
+                        (Ok(()), _) => {
+                            json!({"code": 0, "message": "0", "request_id": "r", "data": {}})
+                        }
+                    };
+                    axum::Json(answer)
+                },
+            ),
+        )
+        .with_state(calls.clone());
+    let (addr, _server) = serve_router(app).await;
+    (addr, calls)
+}
+
+fn open_app_config(api: SocketAddr) -> String {
+    format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.sources]]
+        kind = "bilibili_open"
+        name = "open"
+        api_base = "http://{api}"
+        app_id = 1650000000000
+        code = "BV-CODE-123"
+        access_key_id = "{OPEN_KEY_ID}"
+        access_key_secret = "{OPEN_SECRET}"
+        backoff_min_ms = 20
+        backoff_max_ms = 200
+        "#
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue9_bilibili_open_app_starts_signed_heartbeats_every_20_seconds_and_ends() {
+    let (ws_listener, ws) = listen().await;
+    let (api, calls) = fake_open_platform(ws).await;
+    let fixture = Fixture::start(&open_app_config(api));
+
+    // The start call's auth_body is what the adapter authenticates with.
+    let (mut ws, _) = accept(&ws_listener).await;
+    let auth = bili_auth(&mut ws).await;
+    assert_eq!(auth, json!({"key": "open-key-1"}));
+    let dm = command(
+        json!({"cmd": "LIVE_OPEN_PLATFORM_DM", "data": {"open_id": "o1",
+        "uname": "猫", "msg": "2号多少钱", "msg_id": "m1", "timestamp": T0 / 1000,
+        "fans_medal_name": "官方", "fans_medal_level": 9, "fans_medal_wearing_status": true}}),
+    );
+    ws.send(Message::Binary(dm.into())).await.unwrap();
+    let (tx, _beats) = mpsc::unbounded_channel();
+    let server = tokio::spawn(bili_answer_heartbeats(ws, tx));
+    fixture
+        .wait_for("the comment", |t, s| t["comments"] == 1 && s.connected)
+        .await;
+
+    // Let 70 s pass (paused time): three app heartbeats, 20 s apart.
+    let deadline = Instant::now() + Duration::from_secs(200);
+    loop {
+        let beats = calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.path == "heartbeat")
+            .count();
+        if beats >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "heartbeats: {:?}",
+            calls.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    fixture.stop().await;
+    server.abort();
+
+    let calls = calls.lock().unwrap().clone();
+    for c in &calls {
+        assert_eq!(c.signed, Ok(()), "{} is signed as documented", c.path);
+    }
+    let paths: Vec<&str> = calls.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"start"));
+    assert_eq!(
+        paths.last(),
+        Some(&"end"),
+        "the app session ends at shutdown: {paths:?}"
+    );
+    assert_eq!(paths.iter().filter(|p| **p == "start").count(), 1);
+    assert_eq!(
+        calls[0].body,
+        json!({"code": "BV-CODE-123", "app_id": 1650000000000u64})
+    );
+    let beats: Vec<&OpenCall> = calls.iter().filter(|c| c.path == "heartbeat").collect();
+    assert_eq!(beats[0].body, json!({"game_id": "game-1"}));
+    let first = beats[0].at - calls[0].at;
+    assert!(
+        first >= Duration::from_secs(20) && first < Duration::from_secs(21),
+        "first app heartbeat {first:?} after the start"
+    );
+    for pair in beats.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_secs(20) && gap < Duration::from_secs(21),
+            "app heartbeats {gap:?} apart"
+        );
+    }
+    assert_eq!(
+        calls.last().unwrap().body,
+        json!({"app_id": 1650000000000u64, "game_id": "game-1"})
+    );
+}
+
+#[tokio::test]
+async fn issue9_bilibili_open_app_reuses_its_session_across_a_reconnect() {
+    let (ws_listener, ws) = listen().await;
+    let (api, calls) = fake_open_platform(ws).await;
+    let fixture = Fixture::start(&open_app_config(api));
+    let (mut ws, _) = accept(&ws_listener).await;
+    bili_auth(&mut ws).await;
+    close_gracefully(ws).await;
+    // The platform drops the WebSocket: the same app session is checked with a heartbeat
+    // right away, and the auth body it gave is used again.
+    let (mut ws, _) = accept(&ws_listener).await;
+    assert_eq!(bili_auth(&mut ws).await, json!({"key": "open-key-1"}));
+    fixture
+        .wait_for("the reconnection", |_, s| s.connected && s.reconnects == 1)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !calls.lock().unwrap().iter().any(|c| c.path == "heartbeat") {
+        assert!(
+            Instant::now() < deadline,
+            "a heartbeat checks the reused session"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fixture.stop().await;
+    let paths: Vec<String> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| *p == "start").count(),
+        1,
+        "{paths:?}"
+    );
+    assert_eq!(paths.last().map(String::as_str), Some("end"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bilibili web: the key (and host) from getDanmuInfo
+// ---------------------------------------------------------------------------------------------
+
+/// What a fake HTTP API received: (query or body, a header's value) per request.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A request header's value, or "".
+fn header(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The live API's `getDanmuInfo` on 127.0.0.1:0: the first answer is the platform's -352
+/// (risk control), then fresh tokens naming `ws` as the only host. Records each query and
+/// cookie.
+async fn fake_danmu_info(ws: SocketAddr) -> (SocketAddr, Seen) {
+    use axum::extract::{RawQuery, State};
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/xlive/web-room/v1/index/getDanmuInfo",
+            axum::routing::get(
+                move |State(seen): State<Seen>,
+                      RawQuery(query): RawQuery,
+                      headers: axum::http::HeaderMap| async move {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push((query.unwrap_or_default(), header(&headers, "cookie")));
+                    let n = seen.len();
+                    axum::Json(if n == 1 {
+                        json!({"code": -352, "message": "-352", "data": null})
+                    } else {
+                        json!({"code": 0, "message": "0", "data": {
+                            "token": format!("fetched-token-{n}"),
+                            "host_list": [{"host": "127.0.0.1", "port": ws.port(),
+                                           "wss_port": 1, "ws_port": ws.port()}]}})
+                    })
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let (addr, _server) = serve_router(app).await;
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn issue9_bilibili_fetches_a_fresh_key_and_host_before_each_connection() {
+    let (ws_listener, ws) = listen().await;
+    let (api, seen) = fake_danmu_info(ws).await;
+    let fixture = Fixture::start(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.sources]]
+        kind = "bilibili"
+        name = "bili"
+        room_id = 22824550
+        api_base = "http://{api}"
+        wss = false
+        cookie = "SESSDATA=test"
+        backoff_min_ms = 20
+        backoff_max_ms = 200
+        "#
+    ));
+    // The first fetch is refused (-352): counted, retried after a backoff.
+    let (mut ws, _) = accept(&ws_listener).await;
+    let auth = bili_auth(&mut ws).await;
+    assert_eq!(auth["key"], "fetched-token-2", "{auth}");
+    assert_eq!(auth["roomid"], 22824550);
+    ws.send(Message::Binary(danmu("好看", 7, T0).into()))
+        .await
+        .unwrap();
+    fixture
+        .wait_for("the comment", |t, s| t["comments"] == 1 && s.connected)
+        .await;
+    close_gracefully(ws).await;
+    // Every connection asks for a fresh key.
+    let (mut ws, _) = accept(&ws_listener).await;
+    assert_eq!(bili_auth(&mut ws).await["key"], "fetched-token-3");
+    fixture
+        .wait_for("the reconnection", |_, s| s.connected && s.reconnects == 2)
+        .await;
+    let s = fixture.status();
+    assert_eq!(s.decode_errors.get("key_fetch"), Some(&1), "{s:#?}");
+    assert_eq!(s.endpoint, format!("http://{api}"));
+    fixture.stop().await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    for (query, cookie) in &seen {
+        assert_eq!(query, "id=22824550&type=0");
+        assert_eq!(cookie, "SESSDATA=test");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Douyin web: the URL signer
+// ---------------------------------------------------------------------------------------------
+
+/// The request target the adapter connected to.
+fn uri(headers: &[(String, String)]) -> &str {
+    headers
+        .iter()
+        .find(|(k, _)| k == ":uri")
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// A signer on 127.0.0.1:0: it answers the first request with a whole signed URL, the second
+/// with only a signature, and fails (500) after that. Records each request's body and token.
+async fn fake_signer(ws: SocketAddr) -> (SocketAddr, Seen) {
+    use axum::extract::State;
+    use axum::response::IntoResponse as _;
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/sign",
+            axum::routing::post(
+                move |State(seen): State<Seen>,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Bytes| async move {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push((
+                        String::from_utf8_lossy(&body).into_owned(),
+                        header(&headers, "authorization"),
+                    ));
+                    match seen.len() {
+                        1 => axum::Json(json!({"url": format!(
+                            "ws://{ws}/webcast/im/push/v2/?room_id=7300000000000000000&signature=signed-1")}))
+                        .into_response(),
+                        2 => axum::Json(json!({"signature": "signed+2"})).into_response(),
+                        _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let (addr, _server) = serve_router(app).await;
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn issue9_douyin_asks_its_signer_before_each_connection_and_falls_back_to_the_url() {
+    let (ws_listener, ws) = listen().await;
+    let (signer, seen) = fake_signer(ws).await;
+    let fixture = Fixture::start(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.sources]]
+        kind = "douyin"
+        url = "ws://{ws}/webcast/im/push/v2/?room_id=7300000000000000000&signature=configured"
+        room_id = 7300000000000000000
+        user_agent = "LiveCueTest/1"
+        signer_url = "http://{signer}/sign"
+        signer_token = "signer-secret"
+        backoff_min_ms = 20
+        backoff_max_ms = 200
+        "#
+    ));
+    let mut targets = Vec::new();
+    for n in 0..3 {
+        let (mut ws, headers) = accept(&ws_listener).await;
+        targets.push(uri(&headers).to_owned());
+        ws.send(Message::Binary(
+            dy_frame(1, 1, vec![dy_chat(3000 + n, "好看", 1)], None).into(),
+        ))
+        .await
+        .unwrap();
+        fixture
+            .wait_for("the comment", |t, _| t["comments"] == n + 1)
+            .await;
+        close_gracefully(ws).await;
+    }
+    assert_eq!(
+        targets,
+        [
+            // A whole URL from the signer,
+            "/webcast/im/push/v2/?room_id=7300000000000000000&signature=signed-1",
+            // a signature added to the unsigned URL,
+            "/webcast/im/push/v2/?room_id=7300000000000000000&signature=signed%2B2",
+            // and the configured URL when the signer fails.
+            "/webcast/im/push/v2/?room_id=7300000000000000000&signature=configured",
+        ]
+    );
+    let s = fixture.status();
+    assert_eq!(s.decode_errors.get("signer"), Some(&1), "{s:#?}");
+    fixture.stop().await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 3);
+    let request: Value = serde_json::from_str(&seen[0].0).unwrap();
+    assert_eq!(
+        request,
+        json!({"url": format!("ws://{ws}/webcast/im/push/v2/?room_id=7300000000000000000"),
+               "room_id": "7300000000000000000", "user_agent": "LiveCueTest/1"})
+    );
+    assert_eq!(seen[0].1, "Bearer signer-secret");
+}
+
+#[tokio::test]
+async fn issue9_douyin_explaining_a_product_follows_into_the_room_when_asked() {
+    let (listener, addr) = listen().await;
+    let fixture = Fixture::start(&format!(
+        r#"
+        [[rooms]]
+        id = "r1"
+        [[rooms.products]]
+        id = "1"
+        name = "羽绒服"
+        [[rooms.products]]
+        id = "2"
+        name = "羊毛开衫"
+        [[rooms.sources]]
+        kind = "douyin"
+        url = "ws://{addr}/push?signature=s"
+        follow_pitching = true
+        backoff_min_ms = 20
+        [rooms.sources.products]
+        "3560000000000000001" = "2"
+        "#
+    ));
+    assert_eq!(fixture.room.pitching().as_deref(), Some("1"));
+    let (mut ws, _) = accept(&listener).await;
+    let explaining = dy_frame(
+        1,
+        1,
+        vec![dy_shopping(
+            1,
+            douyin::SHOPPING_SET_CURRENT,
+            3_560_000_000_000_000_001,
+        )],
+        None,
+    );
+    ws.send(Message::Binary(explaining.into())).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fixture.room.pitching().as_deref() != Some("2") {
+        assert!(
+            Instant::now() < deadline,
+            "the room follows: {:#?}",
+            fixture.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let hint = fixture.status().pitching_hint.unwrap();
+    assert_eq!(hint.product.as_deref(), Some("2"));
+    // The explanation ends: the hint says so, the room keeps what it pitches.
+    let ended = dy_frame(
+        2,
+        2,
+        vec![dy_shopping(2, douyin::SHOPPING_CANCEL_CURRENT, 0)],
+        None,
+    );
+    ws.send(Message::Binary(ended.into())).await.unwrap();
+    fixture
+        .wait_for("the end of the explanation", |_, s| {
+            s.pitching_hint
+                .as_ref()
+                .is_some_and(|h| h.promotion.is_none())
+        })
+        .await;
+    assert_eq!(fixture.room.pitching().as_deref(), Some("2"));
+    fixture.stop().await;
+    // A mapping to a product the room does not sell is refused at start.
+    let bad = Config::from_toml(&format!(
+        "[[rooms]]\nid='r1'\n[[rooms.sources]]\nkind='douyin'\nurl='ws://{addr}/p'\n\
+         [rooms.sources.products]\n'35' = '9'"
+    ));
+    assert!(bad.unwrap_err().to_string().contains("catalog"));
 }

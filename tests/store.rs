@@ -3,43 +3,21 @@
 //! process is killed with SIGKILL, retention, `keep_text = false`, pseudonyms, masking, and a
 //! full queue (backpressure for `append`, counted drops for `try_append`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
+
+use common::{TempDir, runtime};
 use std::time::Duration;
 
+use livecue::ingest::Medal;
 use livecue::store::{
-    CommentRecord, CueRecord, EventKind, EventRecord, GROUP_ROWS, QUEUE, Reader, Record,
-    SCHEMA_VERSION, Store, StoreHandle, StoreOptions, intent_bit, now_ms,
+    CommentRecord, CueRecord, EventKind, EventRecord, GROUP_ROWS, GapRecord, QUEUE, Reader, Record,
+    SCHEMA_VERSION, Store, StoreError, StoreHandle, StoreOptions, intent_bit, now_ms,
 };
 use livecue::suggest::CueState;
 use livecue::wire::Command;
-
-/// A fresh directory under the system's temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "livecue-test-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn comment(h: &StoreHandle, session: &Arc<str>, n: usize, at: i64, text: &str) -> Record {
     Record::Comment(CommentRecord {
@@ -58,6 +36,8 @@ fn comment(h: &StoreHandle, session: &Arc<str>, n: usize, at: i64, text: &str) -
         key: Some("size:2".into()),
         complaint: None,
         words: vec!["尺码".into(), "2号".into()],
+        medal: None,
+        super_chat: None,
     })
 }
 
@@ -97,13 +77,6 @@ fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn the_schema_is_made_from_empty() {
     let dir = TempDir::new("schema");
@@ -117,7 +90,14 @@ fn the_schema_is_made_from_empty() {
     assert_eq!(mode, "wal");
     assert_eq!(count(&conn, "PRAGMA auto_vacuum"), 2, "incremental");
     for table in [
-        "sessions", "comments", "events", "cues", "actions", "minutes", "words",
+        "sessions",
+        "comments",
+        "events",
+        "cues",
+        "actions",
+        "minutes",
+        "words",
+        "source_gaps",
     ] {
         assert_eq!(count(&conn, &format!("SELECT count(*) FROM {table}")), 0);
     }
@@ -595,4 +575,97 @@ fn a_full_queue_slows_append_and_counts_fire_and_forget_drops() {
             "every queued record was written"
         );
     });
+}
+
+/// Issue 9: a database written by the previous schema (no medal or super-chat columns, no
+/// `source_gaps`) is migrated in place when the store opens it, every row kept; gaps, medals
+/// and super chats written afterwards read back.
+#[test]
+fn issue9_a_version_1_database_migrates_and_keeps_its_rows() {
+    let dir = TempDir::new("migrate");
+    let now = now_ms();
+    let session: Arc<str> = {
+        let rt = runtime();
+        let store = Store::open(dir.path()).unwrap();
+        let h = store.handle();
+        let s = rt
+            .block_on(h.start_session("r1", "老场次", &[], None, now - 60_000))
+            .unwrap()
+            .id;
+        h.append_blocking(vec![comment(&h, &s, 1, now - 50_000, "2号有M码吗")])
+            .unwrap();
+        store.close_blocking().unwrap();
+        s
+    };
+    // Make it what version 1 wrote: version 2 only added these.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("livecue.db")).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE comments DROP COLUMN medal;
+             ALTER TABLE comments DROP COLUMN medal_level;
+             ALTER TABLE comments DROP COLUMN super_chat;
+             DROP TABLE source_gaps;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        Reader::open(dir.path()),
+        Err(StoreError::TooOld { found: 1, .. })
+    ));
+    let store = Store::open(dir.path()).unwrap();
+    let h = store.handle();
+    let mut paid = comment(&h, &session, 2, now - 40_000, "主播看看我 13812345678");
+    if let Record::Comment(c) = &mut paid {
+        c.medal = Some(Medal {
+            name: "粉丝牌".into(),
+            level: 12,
+        });
+        c.super_chat = Some(30.0);
+    }
+    h.append_blocking(vec![
+        paid,
+        Record::SourceGap(GapRecord {
+            session: session.clone(),
+            source: "bili".into(),
+            kind: "bilibili",
+            from: now - 45_000,
+            to: now - 42_000,
+            reason: "disconnected",
+            missing: None,
+        }),
+    ])
+    .unwrap();
+    store.close_blocking().unwrap();
+
+    let reader = Reader::open(dir.path()).unwrap();
+    let conn = reader.connection();
+    assert_eq!(count(conn, "PRAGMA user_version"), SCHEMA_VERSION);
+    let row = reader.session("r1", None).unwrap().unwrap();
+    let mut seen = Vec::new();
+    reader
+        .for_each_comment(&row, |c| {
+            seen.push((
+                c.text.unwrap_or("").to_owned(),
+                c.medal.map(str::to_owned),
+                c.medal_level,
+                c.super_chat,
+            ))
+        })
+        .unwrap();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], ("2号有M码吗".into(), None, None, None));
+    assert_eq!(seen[1].1.as_deref(), Some("粉丝牌"));
+    assert_eq!((seen[1].2, seen[1].3), (Some(12), Some(30.0)));
+    assert!(!seen[1].0.contains("13812345678"), "masked: {}", seen[1].0);
+    let gaps = reader.gaps(&row).unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        (
+            gaps[0].source.as_str(),
+            gaps[0].reason.as_str(),
+            gaps[0].to - gaps[0].from
+        ),
+        ("bili", "disconnected", 3_000)
+    );
 }

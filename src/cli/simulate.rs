@@ -388,10 +388,7 @@ impl Generator {
                 )
             }));
         }
-        IngestEvent::Comment(CommentEvent {
-            env: Default::default(),
-            text: "来了来了".into(),
-        })
+        IngestEvent::Comment(CommentEvent::new(Default::default(), "来了来了"))
     }
 }
 

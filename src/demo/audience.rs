@@ -364,7 +364,7 @@ impl Audience {
             .render(category, template, product, &mut self.rng);
         let viewer = self.viewer();
         let env = self.envelope(now, viewer);
-        out.push(IngestEvent::Comment(CommentEvent { env, text }));
+        out.push(IngestEvent::Comment(CommentEvent::new(env, text)));
     }
 
     fn gift(&mut self, now: i64, out: &mut Vec<IngestEvent>) {
@@ -452,6 +452,7 @@ impl Audience {
             ts: Some(now),
             user: Some(format!("v{viewer}")),
             name: Some(names[viewer as usize % names.len()].clone()),
+            medal: None,
         }
     }
 

@@ -65,7 +65,8 @@ fn header(out: &mut dyn Write, names: &[&str]) -> std::io::Result<()> {
 /// The comment table, streamed from the database: `time` (local), `at_ms` (arrival),
 /// `ts_ms` (the source's), `viewer` (pseudonym), `text` (masked; empty when not kept),
 /// `product`, `named` (0/1), `intents` (labels separated by spaces), `sentiment`, `label`,
-/// `question` (0/1), `key`, `complaint`.
+/// `question` (0/1), `key`, `complaint`, `medal` (fan medal name), `medal_level`,
+/// `super_chat_cny` (a paid comment's price).
 pub fn comments(
     reader: &Reader,
     s: &SessionRow,
@@ -92,6 +93,9 @@ pub fn comments(
             "question",
             "key",
             "complaint",
+            "medal",
+            "medal_level",
+            "super_chat_cny",
         ],
     )?;
     let mut failed: Option<std::io::Error> = None;
@@ -127,6 +131,9 @@ pub fn comments(
             num(u8::from(c.question)),
             Cell::Text(c.key.unwrap_or("")),
             Cell::Text(c.complaint.unwrap_or("")),
+            Cell::Text(c.medal.unwrap_or("")),
+            opt(c.medal_level),
+            opt(c.super_chat),
         ];
         if let Err(e) = write_row(&mut out, &row) {
             failed = Some(e);
@@ -338,6 +345,40 @@ pub fn table(review: &Review, table: Table, out: &mut dyn Write) -> Result<(), R
                         opt(q.answer_s),
                         num(q.asks_after_answer),
                         Cell::Text(&samples),
+                    ],
+                )?;
+            }
+        }
+        Table::Gaps => {
+            header(
+                out,
+                &[
+                    "source",
+                    "kind",
+                    "reason",
+                    &time,
+                    "from_ms",
+                    "to",
+                    "to_ms",
+                    "duration_s",
+                    "missing",
+                    "note",
+                ],
+            )?;
+            for g in &review.source_gaps {
+                write_row(
+                    out,
+                    &[
+                        Cell::Text(&g.source),
+                        Cell::Text(&g.kind),
+                        Cell::Num(g.reason.clone()),
+                        Cell::Num(local_time(g.from, tz)),
+                        num(g.from),
+                        Cell::Num(local_time(g.to, tz)),
+                        num(g.to),
+                        num(g.duration_s),
+                        opt(g.missing),
+                        Cell::Text(&g.note),
                     ],
                 )?;
             }

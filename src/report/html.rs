@@ -47,6 +47,7 @@ h2 small,.sub{color:var(--muted);font-weight:normal;font-size:13px}
 section{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin:16px 0;break-inside:avoid}
 .meta{color:var(--muted)}
 .note{background:#fff6e0;border:1px solid #f3d58a;border-radius:8px;padding:8px 12px;margin:8px 0;color:#6b4e00}
+.note.gap{background:#fdeeee;border-color:#eab3b3;color:#7a2020}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 .card b{display:block;font-size:22px;font-variant-numeric:tabular-nums}
@@ -225,8 +226,10 @@ pub fn render(r: &Review) -> String {
     questions(&mut h, r, tz);
     hot_words(&mut h, r);
     peaks(&mut h, r, tz);
+    super_chats(&mut h, r, tz);
     cues(&mut h, r, tz);
     variants(&mut h, r);
+    source_gaps(&mut h, r, tz);
     actions(&mut h, r, tz);
     w!(
         h,
@@ -293,7 +296,117 @@ fn header(h: &mut String, r: &Review, title: &str, tz: i32) {
             "<div class=\"note\">本场未保存弹幕原文 (keep_text = false): 统计完整, 样例弹幕为空。</div>"
         );
     }
+    // Where a platform source may have lost messages: said up front, every number after
+    // depends on it.
+    for g in r.source_gaps.iter().take(GAP_NOTES) {
+        w!(
+            h,
+            "<div class=\"note gap\">弹幕可能缺失 {}–{} ({}: {}) · {}</div>",
+            clock(g.from, tz),
+            clock(g.to, tz),
+            esc(&g.source),
+            gap_reason(&g.reason, g.missing),
+            esc(&g.note)
+        );
+    }
+    if r.source_gaps.len() > GAP_NOTES {
+        w!(
+            h,
+            "<div class=\"note gap\">另有 {} 处可能缺失, 见“数据来源缺口”。</div>",
+            r.source_gaps.len() - GAP_NOTES
+        );
+    }
     h.push_str("</header>");
+}
+
+/// Gap notes in the header at most (the section lists them all).
+const GAP_NOTES: usize = 5;
+
+fn gap_reason(reason: &str, missing: Option<u64>) -> String {
+    match (reason, missing) {
+        ("disconnected", _) => "断线".into(),
+        ("not_connected", _) => "未连上".into(),
+        ("sequence", Some(n)) => format!("序号跳过 {n} 条"),
+        ("sequence", None) => "序号跳过".into(),
+        (other, _) => esc(other).into_owned(),
+    }
+}
+
+fn source_gaps(h: &mut String, r: &Review, tz: i32) {
+    if r.source_gaps.is_empty() {
+        return;
+    }
+    w!(
+        h,
+        "<section id=\"gaps\"><h2>数据来源缺口 <small>Source gaps · {} 处, 共 {}</small></h2><table>\
+         <tr><th>来源</th><th>从</th><th>到</th><th class=\"n\">时长</th><th>原因</th></tr>",
+        r.source_gaps.len(),
+        duration(r.summary.source_gap_s)
+    );
+    for g in &r.source_gaps {
+        w!(
+            h,
+            "<tr><td>{} <span class=\"sub\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&g.source),
+            esc(&g.kind),
+            local_time(g.from, tz),
+            local_time(g.to, tz),
+            duration(g.duration_s),
+            gap_reason(&g.reason, g.missing)
+        );
+    }
+    h.push_str("</table></section>");
+}
+
+fn super_chats(h: &mut String, r: &Review, tz: i32) {
+    if r.super_chats.is_empty() && r.fan_medals.is_empty() {
+        return;
+    }
+    let s = &r.summary;
+    w!(
+        h,
+        "<section id=\"paid\"><h2>醒目留言与粉丝牌 <small>Super chats · {} 条, {} · 戴粉丝牌的弹幕 {} 条</small></h2>",
+        s.super_chats,
+        money(s.super_chat_value),
+        s.medal_comments
+    );
+    if !r.super_chats.is_empty() {
+        h.push_str(
+            "<table><tr><th class=\"n\">时间</th><th class=\"n\">金额</th><th>内容</th><th>商品</th><th>粉丝牌</th></tr>",
+        );
+        for c in &r.super_chats {
+            w!(
+                h,
+                "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                clock(c.at, tz),
+                money(c.price_cny),
+                esc(c.text.as_deref().unwrap_or("—")),
+                product_label(r, c.product.as_deref()),
+                match (&c.medal, c.medal_level) {
+                    (Some(m), Some(l)) => format!("{} {l}", esc(m)),
+                    (Some(m), None) => esc(m).into_owned(),
+                    _ => String::new(),
+                }
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !r.fan_medals.is_empty() {
+        h.push_str("<p style=\"margin:12px 0 0\">粉丝牌 ");
+        for m in &r.fan_medals {
+            w!(
+                h,
+                "<span class=\"chip\">{} · {} 条 · {} 人 · 最高 {} 级</span>",
+                esc(&m.name),
+                m.comments,
+                m.viewers,
+                m.max_level
+            );
+        }
+        h.push_str("</p>");
+    }
+    h.push_str("</section>");
 }
 
 fn card(h: &mut String, value: &str, label: &str) {
@@ -472,6 +585,19 @@ fn timeline_svg(h: &mut String, r: &Review) {
     }
     w!(h, "<text x=\"2\" y=\"{}\">讲解</text>", BAND.0 + 13.0);
     w!(h, "<text x=\"2\" y=\"{}\">提示</text>", MARK + 4.0);
+    // Where a source may have lost messages: hatched behind the bars.
+    for g in &r.source_gaps {
+        let (x0, x1) = (x(g.from), x(g.to));
+        w!(
+            h,
+            "<rect x=\"{x0:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#e8b4b4\" \
+             fill-opacity=\"0.45\"><title>{}</title></rect>",
+            BARS.0,
+            (x1 - x0).max(1.0),
+            BARS.1,
+            esc(&g.note)
+        );
+    }
     // Comment bars, questions inside.
     let max_c = points.iter().map(|p| p.comments).max().unwrap_or(0).max(1) as f64;
     for p in points {

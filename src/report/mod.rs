@@ -55,6 +55,8 @@ pub enum Table {
     Products,
     /// One row per question cluster.
     Questions,
+    /// One row per stretch where a platform source may have lost messages.
+    Gaps,
 }
 
 impl Table {
@@ -65,6 +67,7 @@ impl Table {
             Table::Cues => "cues",
             Table::Products => "products",
             Table::Questions => "questions",
+            Table::Gaps => "gaps",
         }
     }
 
@@ -75,6 +78,7 @@ impl Table {
             Table::Cues,
             Table::Products,
             Table::Questions,
+            Table::Gaps,
         ]
         .into_iter()
         .find(|t| t.as_str() == name)
@@ -97,7 +101,7 @@ impl Format {
             None => Table::default(),
             Some(t) => Table::parse(t).ok_or_else(|| {
                 ReportError::BadFormat(format!(
-                    "unknown table {t:?} (comments, minutes, cues, products, questions)"
+                    "unknown table {t:?} (comments, minutes, cues, products, questions, gaps)"
                 ))
             })?,
         };

@@ -31,6 +31,10 @@ const PEAK_SAMPLES: usize = 5;
 const MAX_SECONDS: i64 = 31 * 86_400;
 /// Longest gap-filled timeline, in minutes.
 const MAX_TIMELINE: i64 = 14 * 1440;
+/// Super chats listed (the first of the session, in time order); all are counted.
+pub const MAX_SUPER_CHATS: usize = 500;
+/// Fan medals listed.
+pub const TOP_MEDALS: usize = 20;
 
 /// The whole review of one session.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +67,57 @@ pub struct Review {
     pub variants: Vec<VariantReview>,
     /// Console actions, oldest first.
     pub actions: Vec<ActionRow>,
+    /// Where a platform source may have lost messages, in time order.
+    pub source_gaps: Vec<GapReview>,
+    /// Paid comments (醒目留言), in time order (at most [`MAX_SUPER_CHATS`]).
+    pub super_chats: Vec<SuperChatReview>,
+    /// Fan medals worn by commenters, most comments first (at most [`TOP_MEDALS`]).
+    pub fan_medals: Vec<MedalReview>,
+}
+
+/// A stretch in which a platform source may have lost messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct GapReview {
+    /// The source's name in its room, and its kind.
+    pub source: String,
+    pub kind: String,
+    pub from: i64,
+    pub to: i64,
+    pub duration_s: f64,
+    /// `disconnected`, `sequence` (the platform's numbering skipped) or `not_connected`.
+    pub reason: String,
+    /// For `sequence`: numbered messages skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<u64>,
+    /// The sentence the review shows, in the review's local time:
+    /// `messages may be missing 20:14–20:16 (bilibili: disconnected)`.
+    pub note: String,
+}
+
+/// A paid comment.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuperChatReview {
+    pub at: i64,
+    pub price_cny: f64,
+    /// Masked text; null when the session kept no text.
+    pub text: Option<String>,
+    pub viewer: Option<String>,
+    pub product: Option<String>,
+    pub key: Option<String>,
+    pub medal: Option<String>,
+    pub medal_level: Option<u32>,
+}
+
+/// A fan medal seen on comments.
+#[derive(Debug, Clone, Serialize)]
+pub struct MedalReview {
+    /// The medal's (masked) name.
+    pub name: String,
+    pub comments: u64,
+    /// Distinct viewers wearing it.
+    pub viewers: u64,
+    pub max_level: u32,
+    pub mean_level: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +183,15 @@ pub struct Summary {
     pub cues_acted: u64,
     pub cues_dismissed: u64,
     pub cues_expired: u64,
+    /// Paid comments and what they cost (yuan; a source that also sends them as gifts counts
+    /// the same money in `gift_value`).
+    pub super_chats: u64,
+    pub super_chat_value: f64,
+    /// Comments from viewers wearing a fan medal.
+    pub medal_comments: u64,
+    /// Stretches where a platform source may have lost messages, and their total length.
+    pub source_gaps: u64,
+    pub source_gap_s: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -335,6 +399,11 @@ pub fn build(
     });
     reader.for_each_event(&s, |e| pass.event(e))?;
     let words = reader.words(&s, TOP_WORDS)?;
+    let source_gaps: Vec<GapReview> = reader
+        .gaps(&s)?
+        .into_iter()
+        .map(|g| gap_review(g, tz_offset_min))
+        .collect();
 
     let timeline = timeline(&minutes, start, end);
     let seconds = Prefix::new(&pass.seconds);
@@ -363,6 +432,10 @@ pub fn build(
         .count() as u64;
     summary.cues_dismissed = cues.iter().filter(|c| c.outcome == "dismissed").count() as u64;
     summary.cues_expired = cues.iter().filter(|c| c.outcome == "expired").count() as u64;
+    summary.super_chat_value = round2(summary.super_chat_value);
+    summary.source_gaps = source_gaps.len() as u64;
+    summary.source_gap_s = round2(source_gaps.iter().map(|g| g.duration_s).sum());
+    let fan_medals = pass.medals();
 
     let intents = INTENTS
         .iter()
@@ -472,7 +545,36 @@ pub fn build(
         cues,
         variants,
         actions,
+        source_gaps,
+        super_chats: pass.super_chats,
+        fan_medals,
     })
+}
+
+/// What the review says about one gap.
+fn gap_review(g: crate::store::GapRow, tz: i32) -> GapReview {
+    let (from, to) = (g.from, g.to.max(g.from));
+    let why = match (g.reason.as_str(), g.missing) {
+        ("sequence", Some(n)) => format!("{n} numbered messages skipped"),
+        ("sequence", None) => "numbered messages skipped".to_owned(),
+        ("not_connected", _) => "not connected".to_owned(),
+        (other, _) => other.to_owned(),
+    };
+    GapReview {
+        note: format!(
+            "messages may be missing {}–{} ({}: {why})",
+            super::clock(from, tz),
+            super::clock(to, tz),
+            g.source
+        ),
+        duration_s: round2((to - from) as f64 / 1000.0),
+        source: g.source,
+        kind: g.kind,
+        from,
+        to,
+        reason: g.reason,
+        missing: g.missing,
+    }
 }
 
 fn round2(x: f64) -> f64 {
@@ -780,6 +882,16 @@ struct Pass<'a> {
     peak_samples: HashMap<i64, PeakSamples>,
     seconds: Vec<Second>,
     bits: Bits,
+    super_chats: Vec<SuperChatReview>,
+    medals: HashMap<String, MedalAcc>,
+}
+
+#[derive(Default)]
+struct MedalAcc {
+    comments: u64,
+    viewers: HashSet<u64, Fx>,
+    max_level: u32,
+    level_sum: u64,
 }
 
 struct Bits {
@@ -834,7 +946,31 @@ impl<'a> Pass<'a> {
                 chatter: bit("chatter"),
                 spam: bit("spam"),
             },
+            super_chats: Vec::new(),
+            medals: HashMap::new(),
         }
+    }
+
+    /// The fan medals, most comments first.
+    fn medals(&mut self) -> Vec<MedalReview> {
+        let mut v: Vec<MedalReview> = self
+            .medals
+            .drain()
+            .map(|(name, acc)| MedalReview {
+                name,
+                comments: acc.comments,
+                viewers: acc.viewers.len() as u64,
+                max_level: acc.max_level,
+                mean_level: round2(acc.level_sum as f64 / acc.comments.max(1) as f64),
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            b.comments
+                .cmp(&a.comments)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        v.truncate(TOP_MEDALS);
+        v
     }
 
     fn second(&mut self, at: i64) -> &mut Second {
@@ -881,6 +1017,36 @@ impl<'a> Pass<'a> {
                 .complaint_topics
                 .entry(c.complaint.unwrap_or("general").to_owned())
                 .or_default() += 1;
+        }
+        if let Some(price) = c.super_chat {
+            s.super_chats += 1;
+            s.super_chat_value += price;
+            if self.super_chats.len() < MAX_SUPER_CHATS {
+                self.super_chats.push(SuperChatReview {
+                    at: c.at,
+                    price_cny: round2(price),
+                    text: c.text.map(str::to_owned),
+                    viewer: c.viewer.map(str::to_owned),
+                    product: c.product.map(str::to_owned),
+                    key: c.key.map(str::to_owned),
+                    medal: c.medal.map(str::to_owned),
+                    medal_level: c.medal_level,
+                });
+            }
+        }
+        if let Some(name) = c.medal {
+            self.summary.medal_comments += 1;
+            let level = c.medal_level.unwrap_or(0);
+            // Bounded: at most this many distinct medal names are tallied.
+            if self.medals.len() < 1_000 || self.medals.contains_key(name) {
+                let acc = self.medals.entry(name.to_owned()).or_default();
+                acc.comments += 1;
+                acc.max_level = acc.max_level.max(level);
+                acc.level_sum += u64::from(level);
+                if let Some(v) = c.viewer {
+                    acc.viewers.insert(hash(v));
+                }
+            }
         }
         let second = self.second(c.at);
         second.comments += 1;

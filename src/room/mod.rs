@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::analyze::{Analysis, Analyzer, Intent, RoomCatalog};
 use crate::config::{Product, RoomConfig, Rules};
-use crate::ingest::IngestEvent;
+use crate::ingest::{CommentEvent, IngestEvent, Medal};
 use crate::suggest::Cue;
 use clusters::{ClusterView, Clusters};
 use hot::{HotWord, HotWords};
@@ -27,6 +27,8 @@ use window::{Counts, Demand, TOPICS, Windows, topic_index};
 pub const RECENT_COMMENTS: usize = 50;
 /// Cues kept (active and recently ended) for the snapshot.
 pub const MAX_CUES: usize = 30;
+/// Super chats kept for the snapshot (the newest; expired ones are not sent).
+pub const MAX_SUPER_CHATS: usize = 20;
 
 /// A comment as the console sees it: masked text and what the analysis found.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +44,20 @@ pub struct RecentComment {
     /// For complaints: what about (`shipping`, `quality` …, or `general`).
     #[serde(skip_serializing_if = "str::is_empty")]
     pub complaint_topic: &'static str,
+    /// The fan medal the viewer wore (name masked like comment text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medal: Option<Medal>,
+    /// A paid comment (醒目留言): what it cost and until when it stays on top.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub super_chat: Option<PaidComment>,
+}
+
+/// A super chat as the console shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PaidComment {
+    pub price_cny: f64,
+    /// Kept above the other comments until then (ms).
+    pub until: i64,
 }
 
 /// The product a comment is about: the one it names, or, for a product intent (a question,
@@ -70,6 +86,10 @@ pub struct Totals {
     pub follows: u64,
     pub orders: u64,
     pub order_amount: f64,
+    /// Paid comments (also counted in `comments`; their money also in `gift_value` when the
+    /// source sends the gift too, as the Bilibili adapters do).
+    pub super_chats: u64,
+    pub super_chat_value: f64,
 }
 
 /// The live state of a room.
@@ -91,6 +111,8 @@ pub struct RoomState {
     pub queue: Vec<Arc<str>>,
     pub cues: VecDeque<Cue>,
     pub recent: VecDeque<RecentComment>,
+    /// The newest super chats (at most [`MAX_SUPER_CHATS`]).
+    pub super_chats: VecDeque<RecentComment>,
     pub totals: Totals,
     pub started_at: i64,
 }
@@ -113,6 +135,7 @@ impl RoomState {
             queue,
             cues: VecDeque::new(),
             recent: VecDeque::new(),
+            super_chats: VecDeque::new(),
             totals: Totals::default(),
             started_at: now,
             catalog,
@@ -186,7 +209,55 @@ impl RoomState {
             } else {
                 ""
             },
+            medal: None,
+            super_chat: None,
         });
+    }
+
+    /// Records an analyzed comment event: [`RoomState::comment`], plus the viewer's fan medal
+    /// and, for a paid comment, the place on top it holds for its time (`super_chats`).
+    pub fn comment_event(
+        &mut self,
+        analyzer: &Analyzer,
+        analysis: &Analysis,
+        event: &CommentEvent,
+        viewer: u64,
+        now: i64,
+    ) {
+        self.comment(analyzer, analysis, viewer, now);
+        let Some(last) = self.recent.back_mut() else {
+            return;
+        };
+        last.medal = event.env.medal.as_ref().map(|m| Medal {
+            name: crate::privacy::mask(&m.name).0.into_owned(),
+            level: m.level,
+        });
+        if let Some(paid) = &event.super_chat {
+            last.super_chat = Some(PaidComment {
+                price_cny: paid.price_cny,
+                until: now.saturating_add(i64::from(paid.shown_for_s()) * 1000),
+            });
+            self.totals.super_chats += 1;
+            self.totals.super_chat_value += paid.price_cny;
+            if self.super_chats.len() >= MAX_SUPER_CHATS {
+                self.super_chats.pop_front();
+            }
+            self.super_chats.push_back(last.clone());
+        }
+    }
+
+    /// The super chats still on top at `now`: the dearest first, then the newest.
+    pub fn pinned_super_chats(&self, now: i64) -> Vec<&RecentComment> {
+        let mut pinned: Vec<&RecentComment> = self
+            .super_chats
+            .iter()
+            .filter(|c| c.super_chat.is_some_and(|p| p.until > now))
+            .collect();
+        pinned.sort_by(|a, b| {
+            let price = |c: &RecentComment| c.super_chat.map_or(0.0, |p| p.price_cny);
+            price(b).total_cmp(&price(a)).then(b.ts.cmp(&a.ts))
+        });
+        pinned
     }
 
     /// Records a non-comment event (gift, like, enter, follow, order).

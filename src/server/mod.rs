@@ -12,7 +12,8 @@
 //! sent, so cross-origin reads stay closed too.
 //!
 //! Routes (PROTOCOL.md): `/`, `/overlay`, `/console`, `/healthz`, `/metrics`,
-//! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`, `/api/rooms/{room}/report`.
+//! `/ws/ingest`, `/api/rooms/{room}/events`, `/ws/room/{room}`, `/api/rooms/{room}/report`,
+//! `/api/rooms/{room}/sources`.
 
 mod auth;
 mod demo_feed;
@@ -20,6 +21,7 @@ mod gate;
 mod ingest;
 mod pages;
 mod report;
+mod sources;
 mod stream;
 
 use std::future::Future;
@@ -404,6 +406,7 @@ pub fn router(app: App) -> Router {
         .route("/api/rooms/{room}/events", post(ingest::http))
         .route("/ws/room/{room}", get(stream::websocket))
         .route("/api/rooms/{room}/report", get(report::report))
+        .route("/api/rooms/{room}/sources", get(sources::sources))
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

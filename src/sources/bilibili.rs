@@ -18,13 +18,23 @@
 //! (`{"code":0}`), then sends a heartbeat right away and every 30 s.
 //!
 //! Commands mapped (`cmd`, a `:suffix` ignored): `DANMU_MSG` → comment (text `info[1]`, user
-//! `info[2][0]`/`info[2][1]`, time `info[0][4]` ms or `info[9].ts` s; the fan medal `info[3]`
-//! is decoded but ingest events have no field for it yet), `SEND_GIFT` → gift (value in yuan
-//! from `total_coin` gold 金瓜子 / 1000; silver gifts are worth 0), `SUPER_CHAT_MESSAGE` → a
-//! comment and a gift of its price (醒目留言), `INTERACT_WORD` → enter (`msg_type` 1) /
+//! `info[2][0]`/`info[2][1]`, time `info[0][4]` ms or `info[9].ts` s, fan medal `info[3]` as
+//! `medal {name: info[3][1], level: info[3][0]}`), `SEND_GIFT` → gift (value in yuan from
+//! `total_coin` gold 金瓜子 / 1000; silver gifts are worth 0; medal from `medal_info`),
+//! `SUPER_CHAT_MESSAGE` → a comment with `super_chat {price_cny: price, duration_s: time}` and
+//! the medal, plus a gift 醒目留言 of its price (so gift totals keep counting the money),
+//! `INTERACT_WORD` → enter (`msg_type` 1) /
 //! follow (2) / share (3, counted in the status: ingest has no share event),
 //! `LIKE_INFO_V3_CLICK` → like, `WATCHED_CHANGE` → the status's `watched`, `LIVE` /
 //! `PREPARING` → the status's `live`. Everything else is counted as ignored, by name.
+//!
+//! The key: configured as `key`, or, with `api_base` and no `key`, fetched before every
+//! connection from `GET {api_base}/xlive/web-room/v1/index/getDanmuInfo?id={room_id}&type=0`
+//! (`data.token`; without `url`, the host comes from `data.host_list[]`: `wss://host:wss_port/sub`,
+//! or `ws://host:ws_port/sub` with `wss = false`, the next host on each attempt). The request
+//! carries the configured `cookie` and `user_agent`. That endpoint is unofficial: today it may
+//! answer an error (-352) without a logged-in cookie, or want wbi-signed parameters, which
+//! LiveCue does not compute; a failed fetch is counted (`key_fetch`) and retried with backoff.
 //!
 //! Limits: see [`decode`]. The protocol is unofficial and changes (2023 on: the `key` from the
 //! room's `getDanmuInfo` API is required, anonymous viewers' names arrive masked, some rooms
@@ -33,18 +43,17 @@
 use std::io::Read;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+
 use tokio_util::sync::CancellationToken;
 
-use super::client::{self, BackoffConfig, Session, SessionEnd};
-use super::health::SequenceTracker;
+use super::client::{BackoffConfig, Session, SessionEnd};
+use super::http::Http;
+use super::session::{self, Connect, Frame, Incoming, Protocol, Timing, TimingDefaults};
 use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, content_hash, envelope, json, to_ms, viewer};
-use crate::live::now_ms;
 
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 16;
@@ -73,8 +82,6 @@ pub const MAX_DECOMPRESSED_TOTAL: usize = 4 * MAX_DECOMPRESSED;
 
 /// What the web client sends as the heartbeat body.
 const HEARTBEAT_BODY: &[u8] = b"[object Object]";
-/// Longest wait for the auth reply.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One decoded packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +240,8 @@ fn inflate(protover: u16, body: &[u8], budget: &mut usize) -> Result<Vec<u8>, Co
 /// room_id = 22824550          # the real (long) room id
 /// key = "..."                 # token from getDanmuInfo (required by the platform today)
 /// uid = 0                     # the account the key was issued to (0: anonymous)
+/// # or, instead of key (and url): fetch them before each connection
+/// # api_base = "https://api.live.bilibili.com", wss = true
 /// # optional: buvid = "...", cookie = "...", user_agent = "...", protover = 3,
 /// # heartbeat_s = 30, idle_timeout_s = 75, backoff_min_ms = 1000, backoff_max_ms = 60000
 /// ```
@@ -242,13 +251,26 @@ pub struct BilibiliConfig {
     /// The source's name in its room (default: the kind).
     #[serde(default)]
     pub name: Option<String>,
-    /// The danmaku WebSocket (`ws://` or `wss://`).
+    /// The danmaku WebSocket (`ws://` or `wss://`); may be left out with `api_base`, which
+    /// then chooses a host of `getDanmuInfo`'s `host_list`.
+    #[serde(default)]
     pub url: String,
     /// The platform's real room id.
     pub room_id: u64,
-    /// The auth token (`token` of the room's `getDanmuInfo` answer).
+    /// The auth token (`token` of the room's `getDanmuInfo` answer). Without it and with
+    /// `api_base`, it is fetched before every connection.
     #[serde(default)]
     pub key: Secret,
+    /// The live API to fetch the key from (`https://api.live.bilibili.com`): `GET
+    /// {api_base}/xlive/web-room/v1/index/getDanmuInfo?id={room_id}&type=0`. Unofficial; the
+    /// real endpoint may want a logged-in `cookie` (and, some days, wbi signing, which LiveCue
+    /// does not do).
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// With a fetched host: `wss://host:wss_port/sub` (true, default) or
+    /// `ws://host:ws_port/sub`.
+    #[serde(default = "yes")]
+    pub wss: bool,
     /// The account id the key belongs to; 0 for anonymous.
     #[serde(default)]
     pub uid: u64,
@@ -264,85 +286,255 @@ pub struct BilibiliConfig {
     /// `User-Agent` header for the WebSocket request.
     #[serde(default)]
     pub user_agent: Option<String>,
-    /// Seconds between heartbeats.
-    #[serde(default = "default_heartbeat_s")]
-    pub heartbeat_s: u64,
-    /// Seconds without anything from the platform before reconnecting.
-    #[serde(default = "default_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    /// Smallest and largest wait before reconnecting, in milliseconds.
-    #[serde(default = "client::default_backoff_min_ms")]
-    pub backoff_min_ms: u64,
-    #[serde(default = "client::default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
+    /// `heartbeat_s` (default 30), `idle_timeout_s` (75), `backoff_min_ms`, `backoff_max_ms`.
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
 /// Default `protover`: brotli.
 pub const DEFAULT_PROTOVER: u16 = VER_BROTLI;
-/// Default seconds between heartbeats (the web client's period).
-pub const DEFAULT_HEARTBEAT_S: u64 = 30;
-/// Default seconds of silence before reconnecting: two heartbeat replies missed, and some.
-pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 75;
+/// Default timing: a heartbeat every 30 s (the web client's period); 75 s of silence (two
+/// heartbeat replies missed, and some) before reconnecting.
+pub const TIMING: TimingDefaults = TimingDefaults {
+    heartbeat_s: 30,
+    idle_timeout_s: 75,
+};
 
 fn default_protover() -> u16 {
     DEFAULT_PROTOVER
 }
 
-fn default_heartbeat_s() -> u64 {
-    DEFAULT_HEARTBEAT_S
-}
-
-fn default_idle_timeout_s() -> u64 {
-    DEFAULT_IDLE_TIMEOUT_S
+fn yes() -> bool {
+    true
 }
 
 impl BilibiliConfig {
     pub fn validate(&self) -> Result<(), String> {
-        super::check_ws_url(&self.url)?;
+        match &self.api_base {
+            Some(base) => {
+                super::http::check_http_url("api_base", base)?;
+                if !self.url.is_empty() {
+                    super::check_ws_url(&self.url)?;
+                }
+            }
+            None => super::check_ws_url(&self.url)?,
+        }
         if self.room_id == 0 {
             return Err("room_id must be the platform's room id (not 0)".into());
         }
         if ![VER_ZLIB, VER_BROTLI].contains(&self.protover) {
             return Err(format!("protover = {}: must be 2 or 3", self.protover));
         }
-        super::check_timing(self.heartbeat_s, self.idle_timeout_s)?;
-        BackoffConfig::validate(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.validate(TIMING)
     }
 
     pub fn backoff(&self) -> BackoffConfig {
-        BackoffConfig::from_ms(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.schedule(TIMING).backoff
     }
 
-    /// The auth packet's JSON body.
+    /// The auth packet's JSON body, with the configured key.
     pub fn auth_body(&self) -> Vec<u8> {
+        self.auth_body_with(self.key.expose())
+    }
+
+    /// The auth packet's JSON body with `key`.
+    pub fn auth_body_with(&self, key: &str) -> Vec<u8> {
         let mut auth = serde_json::json!({
             "uid": self.uid,
             "roomid": self.room_id,
             "protover": self.protover,
             "platform": "web",
             "type": 2,
-            "key": self.key.expose(),
+            "key": key,
         });
         if !self.buvid.is_empty() {
             auth["buvid"] = Value::String(self.buvid.expose().to_owned());
         }
         auth.to_string().into_bytes()
     }
+
+    /// What the status shows as the source's address.
+    pub fn endpoint(&self) -> &str {
+        match &self.api_base {
+            Some(base) if self.url.is_empty() => base,
+            _ => &self.url,
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Cookie", self.cookie.expose().to_owned()),
+            ("User-Agent", self.user_agent.clone().unwrap_or_default()),
+        ]
+    }
 }
 
-pub(crate) fn session(config: &BilibiliConfig, sink: Sink) -> PacketSession {
-    PacketSession {
-        url: config.url.clone(),
-        headers: vec![
-            ("Cookie", config.cookie.expose().to_owned()),
-            ("User-Agent", config.user_agent.clone().unwrap_or_default()),
-        ],
-        auth: config.auth_body(),
-        heartbeat: Duration::from_secs(config.heartbeat_s),
-        idle: Duration::from_secs(config.idle_timeout_s),
-        map: map_command,
+pub(crate) fn session(config: &BilibiliConfig, sink: Sink) -> Result<BiliSession, String> {
+    let schedule = config.timing.schedule(TIMING);
+    let fetch = match &config.api_base {
+        Some(base) if config.key.is_empty() => Some(KeyFetch {
+            http: Http::new().map_err(|e| e.to_string())?,
+            url: format!(
+                "{}/xlive/web-room/v1/index/getDanmuInfo?id={}&type=0",
+                base.trim_end_matches('/'),
+                config.room_id
+            ),
+        }),
+        _ => None,
+    };
+    Ok(BiliSession {
+        connect: hello_connect(
+            &config.url,
+            config.headers(),
+            &config.auth_body(),
+            schedule.heartbeat,
+            schedule.idle,
+        ),
+        config: config.clone(),
+        fetch,
+        protocol: PacketProtocol { map: map_command },
         sink,
+        attempt: 0,
+    })
+}
+
+/// A `bilibili` source: with `api_base` and no `key`, each connection first fetches a fresh
+/// key (and, without `url`, a host) from `getDanmuInfo`.
+pub(crate) struct BiliSession {
+    connect: Connect,
+    config: BilibiliConfig,
+    fetch: Option<KeyFetch>,
+    protocol: PacketProtocol,
+    sink: Sink,
+    /// Connections tried, to take the next host each time.
+    attempt: usize,
+}
+
+struct KeyFetch {
+    http: Http,
+    url: String,
+}
+
+/// What `getDanmuInfo` gave: the key and the hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanmuInfo {
+    pub token: String,
+    /// `(host, port)`: `wss_port` or `ws_port` as asked.
+    pub hosts: Vec<(String, u16)>,
+}
+
+/// Reads a `getDanmuInfo` answer: `data.token` and `data.host_list[] {host, wss_port,
+/// ws_port}`; `Err` with the platform's code and message otherwise.
+pub fn parse_danmu_info(answer: &Value, wss: bool) -> Result<DanmuInfo, String> {
+    match json::i64(answer.get("code")) {
+        Some(0) => {}
+        code => {
+            return Err(format!(
+                "getDanmuInfo answered code {} ({}): the endpoint may want a logged-in cookie \
+                 or wbi signing",
+                code.unwrap_or(-1),
+                json::string(answer.get("message")).unwrap_or_default()
+            ));
+        }
     }
+    let token = answer
+        .pointer("/data/token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or("getDanmuInfo: no data.token")?
+        .to_owned();
+    let port_key = if wss { "wss_port" } else { "ws_port" };
+    let hosts = answer
+        .pointer("/data/host_list")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|h| {
+                    let host = h.get("host")?.as_str()?;
+                    let port = u16::try_from(json::u64(h.get(port_key))?).ok()?;
+                    let plain = host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
+                    (plain && !host.is_empty() && port != 0).then(|| (host.to_owned(), port))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(DanmuInfo { token, hosts })
+}
+
+impl BiliSession {
+    /// The connection of this attempt: a fresh key (and host) when fetching.
+    async fn prepare(&mut self, cancel: &CancellationToken) -> Result<Connect, SessionEnd> {
+        let Some(fetch) = &self.fetch else {
+            return Ok(self.connect.clone());
+        };
+        let headers = self.config.headers();
+        let answer = tokio::select! {
+            () = cancel.cancelled() => return Err(SessionEnd::Cancelled),
+            answer = fetch.http.get_json(&fetch.url, &headers) => answer,
+        };
+        let info = answer
+            .map_err(|e| e.to_string())
+            .and_then(|a| parse_danmu_info(&a, self.config.wss));
+        let info = match info {
+            Ok(info) => info,
+            Err(e) => {
+                self.sink.status().decode_error("key_fetch", &e);
+                return Err(SessionEnd::failed(format!("key fetch: {e}")));
+            }
+        };
+        let url = if !self.config.url.is_empty() {
+            self.config.url.clone()
+        } else if info.hosts.is_empty() {
+            let e = "getDanmuInfo: no usable host in data.host_list";
+            self.sink.status().decode_error("key_fetch", e);
+            return Err(SessionEnd::failed(e));
+        } else {
+            let (host, port) = &info.hosts[self.attempt % info.hosts.len()];
+            let scheme = if self.config.wss { "wss" } else { "ws" };
+            format!("{scheme}://{host}:{port}/sub")
+        };
+        self.attempt = self.attempt.wrapping_add(1);
+        Ok(Connect {
+            url,
+            hello: Some(auth_packet(&self.config.auth_body_with(&info.token))),
+            ..self.connect.clone()
+        })
+    }
+}
+
+impl Session for BiliSession {
+    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
+        match self.prepare(cancel).await {
+            Ok(connect) => session::run(&connect, &mut self.protocol, &self.sink, cancel).await,
+            Err(end) => end,
+        }
+    }
+}
+
+/// Where and how a packet-protocol client connects: the auth packet first, the heartbeat
+/// right after the platform accepts it, then every period.
+pub(crate) fn hello_connect(
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    auth: &[u8],
+    heartbeat: Duration,
+    idle: Duration,
+) -> Connect {
+    Connect {
+        url: url.to_owned(),
+        headers,
+        hello: Some(auth_packet(auth)),
+        beat_at_start: true,
+        heartbeat,
+        idle,
+    }
+}
+
+/// The auth packet carrying `body`.
+pub(crate) fn auth_packet(body: &[u8]) -> Message {
+    Message::Binary(encode(VER_PLAIN, OP_AUTH, 1, body).into())
 }
 
 /// A fan medal (粉丝勋章) as the danmaku carries it.
@@ -411,6 +603,14 @@ pub fn map_command(v: &Value) -> Effects {
     let user = |name: &str| json::string(field(name)).and_then(|id| viewer("bili", &id));
     let name = |name: &str| field(name).and_then(Value::as_str).map(str::to_owned);
     let ts = |name: &str| json::i64(field(name)).and_then(to_ms);
+    // SEND_GIFT and SUPER_CHAT_MESSAGE carry the sender's fan medal as `medal_info`.
+    let medal_info = || {
+        let info = field("medal_info")?;
+        super::medal(
+            info.get("medal_name").and_then(Value::as_str),
+            json::u64(info.get("medal_level")),
+        )
+    };
     match cmd {
         "DANMU_MSG" => {
             let Some(dm) = parse_danmaku(v) else {
@@ -422,7 +622,10 @@ pub fn map_command(v: &Value) -> Effects {
             let id = dm
                 .ts
                 .map(|ts| format!("bili:dm:{ts}:{uid}:{:x}", content_hash(&[&dm.text])));
-            let env = envelope(id, viewer("bili", uid), dm.name, dm.ts);
+            let mut env = envelope(id, viewer("bili", uid), dm.name, dm.ts);
+            env.medal = dm
+                .medal
+                .and_then(|m| super::medal(Some(&m.name), Some(m.level)));
             Effects::event(super::comment(env, dm.text))
         }
         "SEND_GIFT" => {
@@ -442,7 +645,8 @@ pub fn map_command(v: &Value) -> Effects {
             let id = json::string(field("tid"))
                 .filter(|t| !t.is_empty() && t != "0")
                 .map(|t| format!("bili:gift:{t}"));
-            let env = envelope(id, user("uid"), name("uname"), ts("timestamp"));
+            let mut env = envelope(id, user("uid"), name("uname"), ts("timestamp"));
+            env.medal = medal_info();
             Effects::event(super::gift(env, gift, count, value))
         }
         "SUPER_CHAT_MESSAGE" => {
@@ -456,21 +660,24 @@ pub fn map_command(v: &Value) -> Effects {
                 .map(str::to_owned);
             let at = ts("start_time").or_else(|| ts("ts"));
             let price = json::f64(field("price")).unwrap_or(0.0);
-            let comment_env = envelope(
+            let mut comment_env = envelope(
                 sc.as_ref().map(|id| format!("bili:sc:{id}")),
                 user("uid"),
                 uname.clone(),
                 at,
             );
+            comment_env.medal = medal_info();
             let gift_env = envelope(
                 sc.as_ref().map(|id| format!("bili:sc-gift:{id}")),
                 user("uid"),
                 uname,
                 at,
             );
+            // `time`: seconds the platform pins it.
+            let pinned = json::u64(field("time"));
             Effects {
                 events: vec![
-                    super::comment(comment_env, text),
+                    super::super_chat(comment_env, text, price, pinned),
                     super::gift(gift_env, "醒目留言".into(), 1, price),
                 ],
                 ..Effects::default()
@@ -515,43 +722,39 @@ pub fn map_command(v: &Value) -> Effects {
     }
 }
 
-/// A client of the packet protocol, shared by the web (`bilibili`) and open-platform
-/// (`bilibili_open`) kinds, which differ in their auth body and commands.
-pub(crate) struct PacketSession {
-    pub(crate) url: String,
-    pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) auth: Vec<u8>,
-    pub(crate) heartbeat: Duration,
-    pub(crate) idle: Duration,
+/// The packet protocol, shared by the web (`bilibili`) and open-platform (`bilibili_open`)
+/// kinds, which differ in their auth body and commands.
+pub(crate) struct PacketProtocol {
     pub(crate) map: fn(&Value) -> Effects,
-    pub(crate) sink: Sink,
 }
 
-/// What one WebSocket message held.
-#[derive(Debug, Default)]
-struct Received {
-    effects: Effects,
-    /// The auth reply: `Ok` for code 0, `Err` with the code otherwise.
-    auth: Option<Result<(), String>>,
-}
+impl Protocol for PacketProtocol {
+    fn heartbeat(&self) -> Message {
+        Message::Binary(encode(VER_PLAIN, OP_HEARTBEAT, 1, HEARTBEAT_BODY).into())
+    }
 
-impl PacketSession {
-    fn read(&self, bytes: &[u8], seq: &mut SequenceTracker, now: i64) -> Received {
-        let status = self.sink.status();
+    fn on_frame(&mut self, frame: Frame<'_>, _now: i64) -> Incoming {
+        let Frame::Binary(bytes) = frame else {
+            return Incoming::effects(Effects::error(
+                "text_frame",
+                "a text frame on a binary protocol",
+            ));
+        };
         let decoded = decode(bytes);
-        let mut read = Received::default();
+        let mut incoming = Incoming::default();
         for error in decoded.errors {
-            read.effects.errors.push((error.kind(), error.to_string()));
+            incoming
+                .effects
+                .errors
+                .push((error.kind(), error.to_string()));
         }
         for packet in decoded.packets {
             match packet.op {
                 OP_COMMAND => {
-                    if let Some((from, missing)) = seq.observe(u64::from(packet.seq), now) {
-                        status.sequence_gap(from, now, missing);
-                    }
+                    incoming.seqs.push(u64::from(packet.seq));
                     match serde_json::from_slice::<Value>(&packet.body) {
-                        Ok(v) => read.effects.merge((self.map)(&v)),
-                        Err(e) => read.effects.errors.push(("bad_json", e.to_string())),
+                        Ok(v) => incoming.effects.merge((self.map)(&v)),
+                        Err(e) => incoming.effects.errors.push(("bad_json", e.to_string())),
                     }
                 }
                 OP_AUTH_REPLY => {
@@ -559,7 +762,7 @@ impl PacketSession {
                         .ok()
                         .and_then(|v| json::i64(v.get("code")))
                         .unwrap_or(0);
-                    read.auth = Some(if code == 0 {
+                    incoming.handshake = Some(if code == 0 {
                         Ok(())
                     } else {
                         Err(format!(
@@ -569,100 +772,13 @@ impl PacketSession {
                 }
                 // The popularity figure: constant on today's servers, not a viewer count.
                 OP_HEARTBEAT_REPLY => {}
-                other => read
+                other => incoming
                     .effects
                     .errors
                     .push(("unknown_op", format!("operation {other}"))),
             }
         }
-        read
-    }
-}
-
-impl Session for PacketSession {
-    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
-        let status = self.sink.status().clone();
-        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
-            Ok(ws) => ws,
-            Err(end) => return end,
-        };
-        let auth = encode(VER_PLAIN, OP_AUTH, 1, &self.auth);
-        if let Err(e) = client::send(&mut ws, Message::Binary(auth.into())).await {
-            return SessionEnd::failed(e);
-        }
-        let mut seq = SequenceTracker::default();
-        let mut authed = false;
-        let mut deadline = Instant::now() + AUTH_TIMEOUT;
-        let mut heartbeat = tokio::time::interval(self.heartbeat);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    client::close(&mut ws).await;
-                    return SessionEnd::Cancelled;
-                }
-                _ = heartbeat.tick(), if authed => {
-                    let beat = encode(VER_PLAIN, OP_HEARTBEAT, 1, HEARTBEAT_BODY);
-                    if let Err(e) = client::send(&mut ws, Message::Binary(beat.into())).await {
-                        return SessionEnd::dropped(e);
-                    }
-                    status.heartbeat_sent();
-                    continue;
-                }
-                next = tokio::time::timeout_at(deadline, ws.next()) => next,
-            };
-            let end = move |reason: String| {
-                if authed {
-                    SessionEnd::dropped(reason)
-                } else {
-                    SessionEnd::failed(reason)
-                }
-            };
-            let message = match next {
-                Err(_) if authed => {
-                    return end(format!("nothing from the platform for {:?}", self.idle));
-                }
-                Err(_) => return end("no auth reply within 10 s".into()),
-                Ok(None) => return end("connection closed".into()),
-                Ok(Some(Err(e))) => return end(format!("receive: {e}")),
-                Ok(Some(Ok(message))) => message,
-            };
-            let now = now_ms();
-            match &message {
-                Message::Binary(bytes) => {
-                    status.message(now);
-                    let read = self.read(bytes, &mut seq, now);
-                    match read.auth {
-                        Some(Ok(())) if !authed => {
-                            authed = true;
-                            status.connected(now);
-                            // The first heartbeat goes out right away, then every period.
-                            heartbeat.reset_immediately();
-                        }
-                        Some(Err(refused)) => {
-                            status.apply(&read.effects, now);
-                            return end(refused);
-                        }
-                        _ => {}
-                    }
-                    if self.sink.apply(read.effects, now).await.is_err() {
-                        // The room has shut down: so does its source.
-                        client::close(&mut ws).await;
-                        return SessionEnd::Cancelled;
-                    }
-                }
-                Message::Text(_) => {
-                    status.message(now);
-                    status.decode_error("text_frame", "a text frame on a binary protocol");
-                }
-                Message::Close(_) => return end(client::describe_close(&message)),
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
-            }
-            if authed {
-                deadline = Instant::now() + self.idle;
-            }
-        }
+        incoming
     }
 }
 
@@ -877,6 +993,14 @@ mod tests {
                 assert_eq!(c.env.user.as_deref(), Some("bili:12345"));
                 assert_eq!(c.env.name.as_deref(), Some("小鱼"));
                 assert_eq!(c.env.ts, Some(1_763_900_000_123));
+                assert_eq!(
+                    c.env.medal,
+                    Some(crate::ingest::Medal {
+                        name: "粉丝牌".into(),
+                        level: 21
+                    })
+                );
+                assert_eq!(c.super_chat, None);
                 assert!(
                     c.env
                         .id
@@ -905,12 +1029,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let sc = json!({"cmd": "SUPER_CHAT_MESSAGE", "data": {"id": 77, "uid": 5, "price": 30,
-            "message": "主播能试穿2号吗", "user_info": {"uname": "大户"}, "start_time": 1_763_900_001}});
+            "message": "主播能试穿2号吗", "user_info": {"uname": "大户"}, "start_time": 1_763_900_001,
+            "time": 60, "medal_info": {"medal_name": "粉丝牌", "medal_level": 12}}});
         let effects = map_command(&sc);
         assert_eq!(effects.events.len(), 2);
         match (&effects.events[0], &effects.events[1]) {
             (IngestEvent::Comment(c), IngestEvent::Gift(g)) => {
                 assert_eq!(c.text, "主播能试穿2号吗");
+                let paid = c.super_chat.as_ref().unwrap();
+                assert_eq!((paid.price_cny, paid.duration_s), (30.0, Some(60)));
+                assert_eq!(c.env.medal.as_ref().map(|m| m.level), Some(12));
                 assert_eq!(c.env.id.as_deref(), Some("bili:sc:77"));
                 assert_eq!(g.value, 30.0);
                 assert_eq!(g.env.name.as_deref(), Some("大户"));
@@ -953,6 +1081,40 @@ mod tests {
             IngestEvent::Comment(c) => assert_eq!(c.env.user, None),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn danmu_info_gives_the_key_and_hosts() {
+        let answer = json!({"code": 0, "message": "0", "data": {"group": "live",
+            "business_id": 0, "refresh_row_factor": 0.125, "max_delay": 5000,
+            "token": "tok-123", "host_list": [
+                {"host": "zj-cn-live-comet.chat.bilibili.com", "port": 2243, "wss_port": 443, "ws_port": 2244},
+                {"host": "bad host/", "port": 1, "wss_port": 443, "ws_port": 2244},
+                {"host": "broadcastlv.chat.bilibili.com", "port": 2243, "wss_port": 443, "ws_port": 2244}]}});
+        let info = parse_danmu_info(&answer, true).unwrap();
+        assert_eq!(info.token, "tok-123");
+        assert_eq!(
+            info.hosts,
+            [
+                ("zj-cn-live-comet.chat.bilibili.com".to_owned(), 443),
+                ("broadcastlv.chat.bilibili.com".to_owned(), 443)
+            ]
+        );
+        assert_eq!(parse_danmu_info(&answer, false).unwrap().hosts[0].1, 2244);
+        let refused = json!({"code": -352, "message": "-352", "data": null});
+        assert!(
+            parse_danmu_info(&refused, true)
+                .unwrap_err()
+                .contains("-352")
+        );
+        assert!(parse_danmu_info(&json!({"code": 0, "data": {}}), true).is_err());
+        // url may be left out only when the host is fetched.
+        let config: BilibiliConfig =
+            toml::from_str("room_id = 1\napi_base = 'https://api.live.bilibili.com'").unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.endpoint(), "https://api.live.bilibili.com");
+        let config: BilibiliConfig = toml::from_str("room_id = 1").unwrap();
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -37,19 +37,6 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection that lasted this long resets the backoff to its minimum.
 pub const STABLE_AFTER: Duration = Duration::from_secs(20);
 
-/// Default smallest wait before reconnecting, in milliseconds.
-pub const DEFAULT_BACKOFF_MIN_MS: u64 = 1_000;
-/// Default largest wait before reconnecting, in milliseconds.
-pub const DEFAULT_BACKOFF_MAX_MS: u64 = 60_000;
-
-pub(crate) fn default_backoff_min_ms() -> u64 {
-    DEFAULT_BACKOFF_MIN_MS
-}
-
-pub(crate) fn default_backoff_max_ms() -> u64 {
-    DEFAULT_BACKOFF_MAX_MS
-}
-
 /// Bounds of the reconnect backoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackoffConfig {
@@ -128,6 +115,9 @@ pub(crate) enum SessionEnd {
         established: bool,
         reason: String,
     },
+    /// The platform refused the handshake (a wrong or expired key); reconnect after a
+    /// backoff, with fresh credentials where the source can get them.
+    Refused(String),
 }
 
 impl SessionEnd {
@@ -149,7 +139,16 @@ impl SessionEnd {
 /// One connection's life: connect, (auth), read until it ends or `cancel` fires.
 pub(crate) trait Session: Send + 'static {
     fn run(&mut self, cancel: &CancellationToken) -> impl Future<Output = SessionEnd> + Send;
+
+    /// Called once when the source stops for good (after its last session), to release what
+    /// outlives one connection (an open-platform app session). Bounded by [`FINISH_TIMEOUT`].
+    fn finish(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
+
+/// Longest wait for [`Session::finish`] at shutdown.
+pub const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `session` again and again until `cancel`, with backoff in between.
 pub(crate) async fn supervise<S: Session>(
@@ -160,7 +159,7 @@ pub(crate) async fn supervise<S: Session>(
 ) {
     let mut backoff = Backoff::new(backoff);
     while !cancel.is_cancelled() {
-        status.connecting();
+        status.connecting(now_ms());
         let started = Instant::now();
         let (established, reason) = match session.run(&cancel).await {
             SessionEnd::Cancelled => break,
@@ -168,6 +167,7 @@ pub(crate) async fn supervise<S: Session>(
                 established,
                 reason,
             } => (established, reason),
+            SessionEnd::Refused(reason) => (false, reason),
         };
         let now = now_ms();
         if established {
@@ -184,7 +184,17 @@ pub(crate) async fn supervise<S: Session>(
             () = tokio::time::sleep(delay) => {}
         }
     }
-    status.stopped();
+    if tokio::time::timeout(FINISH_TIMEOUT, session.finish())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            room = status.room(),
+            source = status.name(),
+            "the source did not finish within {FINISH_TIMEOUT:?}"
+        );
+    }
+    status.stopped(now_ms());
 }
 
 /// rustls needs one process-wide crypto provider before the first TLS connection; we build it

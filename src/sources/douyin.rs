@@ -11,29 +11,42 @@
 //! their last message; value = 抖币 / 10 yuan), `WebcastLikeMessage` → like,
 //! `WebcastMemberMessage` → enter, `WebcastSocialMessage` → follow (action 1; others are
 //! shares, counted in the status), `WebcastRoomUserSeqMessage` → the status's viewers,
-//! `WebcastControlMessage` status 3 → the status's `live` = false. Other methods (shopping and
-//! product messages included: their fields are not reliably documented) are counted as ignored.
+//! `WebcastControlMessage` status 3 → the status's `live` = false,
+//! `WebcastLiveShoppingMessage` msgType 2 (讲解中) / 3 → the status's `pitching_hint` (the
+//! platform's product id, and the catalog product it maps to in `products`; with
+//! `follow_pitching`, the room's pitched product follows), `WebcastProductChangeMessage` → the
+//! status's `shelf` (products on the shelf, the platform's note). A viewer's fan club
+//! (`user.fansClub.data`: name, level) becomes the events' `medal`. Order and purchase notices
+//! are not mapped: no message whose field numbers are publicly documented carries them. Other
+//! methods are counted as ignored, by name.
 //!
-//! The push URL must carry the query the web page builds, `signature` included; computing that
-//! signature is out of scope (it comes from the page's script), so the configured `url`,
-//! `cookie` and `user_agent` must be the ones it was made for (typically by a relay). The
-//! protocol is unofficial and changes often; the open platform ([`super::douyin_open`]) is the
-//! supported path.
+//! The push URL must carry the query the web page builds, `signature` included. That signature
+//! is computed by the page's obfuscated script, which LiveCue does not reimplement. Two ways to
+//! provide it: a fully signed `url` in the configuration (with the `cookie` and `user_agent` it
+//! was made for), or a signer the operator runs (`signer_url`): before every connection the
+//! source `POST`s `{"url": <url without signature>, "room_id", "user_agent"}` to it (with
+//! `Authorization: Bearer <signer_token>` when set) and takes back `{"url": <signed URL>}` or
+//! `{"signature": <value>}` (added to the unsigned URL). When the signer fails (down, an
+//! error, an answer without either), the failure is counted (`signer`) and the configured
+//! `url` is used as it is. A signature is only valid for the cookie and user agent it was made
+//! with, and for a while: a stale one gets the connection refused, and the source backs off
+//! and asks again. The protocol is unofficial and changes often; the open platform
+//! ([`super::douyin_open`]) is the supported path.
 
+use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::time::Duration;
 
-use futures_util::StreamExt;
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{self, BackoffConfig, Session, SessionEnd};
-use super::health::SequenceTracker;
-use super::{Effects, MAX_DECOMPRESSED, Secret, Sink, envelope, to_ms};
-use crate::live::now_ms;
+use super::client::{BackoffConfig, Session, SessionEnd};
+use super::http::Http;
+use super::session::{self, Connect, Frame, Protocol, Timing, TimingDefaults};
+use super::{Effects, MAX_DECOMPRESSED, PitchingHint, Secret, Shelf, Sink, envelope, to_ms};
 
 /// `PushFrame`: the WebSocket binary frame.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -109,6 +122,51 @@ pub struct User {
     pub id: u64,
     #[prost(string, tag = "3")]
     pub nick_name: String,
+    #[prost(message, optional, tag = "24")]
+    pub fans_club: Option<FansClub>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FansClub {
+    #[prost(message, optional, tag = "1")]
+    pub data: Option<FansClubData>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FansClubData {
+    #[prost(string, tag = "1")]
+    pub club_name: String,
+    #[prost(int32, tag = "2")]
+    pub level: i32,
+}
+
+/// `WebcastLiveShoppingMessage`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct LiveShoppingMessage {
+    #[prost(message, optional, tag = "1")]
+    pub common: Option<Common>,
+    #[prost(int32, tag = "2")]
+    pub msg_type: i32,
+    #[prost(int64, tag = "3")]
+    pub promotion_id_app: i64,
+    #[prost(int64, tag = "4")]
+    pub promotion_id: i64,
+}
+
+/// `LiveShoppingMessage.msgType`: the streamer explains this product now (讲解中).
+pub const SHOPPING_SET_CURRENT: i32 = 2;
+/// `LiveShoppingMessage.msgType`: the explanation ended.
+pub const SHOPPING_CANCEL_CURRENT: i32 = 3;
+
+/// `WebcastProductChangeMessage`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProductChangeMessage {
+    #[prost(message, optional, tag = "1")]
+    pub common: Option<Common>,
+    #[prost(string, tag = "3")]
+    pub update_toast: String,
+    #[prost(int64, tag = "5")]
+    pub total: i64,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -323,6 +381,27 @@ fn user_of(user: Option<&User>) -> (Option<String>, Option<String>) {
     }
 }
 
+/// An event's envelope: id, viewer, name, time, and the viewer's fan club as a medal.
+fn envelope_of(
+    message: &Message,
+    common: Option<&Common>,
+    user: Option<&User>,
+    ts: Option<i64>,
+) -> crate::ingest::Envelope {
+    let (id, nick) = user_of(user);
+    let mut env = envelope(
+        id_of(message, common),
+        id,
+        nick,
+        ts.or_else(|| created(common)),
+    );
+    env.medal = user
+        .and_then(|u| u.fans_club.as_ref()?.data.as_ref())
+        .filter(|club| club.level > 0)
+        .and_then(|club| super::medal(Some(&club.club_name), u64::try_from(club.level).ok()));
+    env
+}
+
 fn created(common: Option<&Common>) -> Option<i64> {
     common.and_then(|c| to_ms(i64::try_from(c.create_time).ok()?))
 }
@@ -341,12 +420,8 @@ pub fn map_message(message: &Message) -> Effects {
             if chat.content.trim().is_empty() {
                 return Effects::error("bad_message", "WebcastChatMessage without content");
             }
-            let (user, name) = user_of(chat.user.as_ref());
-            let ts = i64::try_from(chat.event_time)
-                .ok()
-                .and_then(to_ms)
-                .or_else(|| created(chat.common.as_ref()));
-            let env = envelope(id_of(message, chat.common.as_ref()), user, name, ts);
+            let ts = i64::try_from(chat.event_time).ok().and_then(to_ms);
+            let env = envelope_of(message, chat.common.as_ref(), chat.user.as_ref(), ts);
             Effects::event(super::comment(env, chat.content))
         }
         "WebcastGiftMessage" => {
@@ -378,13 +453,7 @@ pub fn map_message(message: &Message) -> Effects {
             };
             // 抖币 (diamonds): 10 to the yuan.
             let value = f64::from(info.diamond_count) * f64::from(count) / 10.0;
-            let (user, nick) = user_of(gift.user.as_ref());
-            let env = envelope(
-                id_of(message, gift.common.as_ref()),
-                user,
-                nick,
-                created(gift.common.as_ref()),
-            );
+            let env = envelope_of(message, gift.common.as_ref(), gift.user.as_ref(), None);
             Effects::event(super::gift(env, name, count, value))
         }
         "WebcastLikeMessage" => {
@@ -392,13 +461,7 @@ pub fn map_message(message: &Message) -> Effects {
                 Ok(m) => m,
                 Err(e) => return bad(e),
             };
-            let (user, name) = user_of(like.user.as_ref());
-            let env = envelope(
-                id_of(message, like.common.as_ref()),
-                user,
-                name,
-                created(like.common.as_ref()),
-            );
+            let env = envelope_of(message, like.common.as_ref(), like.user.as_ref(), None);
             let count = like.count.clamp(1, u64::from(u32::MAX)) as u32;
             Effects::event(super::like(env, count))
         }
@@ -407,13 +470,7 @@ pub fn map_message(message: &Message) -> Effects {
                 Ok(m) => m,
                 Err(e) => return bad(e),
             };
-            let (user, name) = user_of(member.user.as_ref());
-            let env = envelope(
-                id_of(message, member.common.as_ref()),
-                user,
-                name,
-                created(member.common.as_ref()),
-            );
+            let env = envelope_of(message, member.common.as_ref(), member.user.as_ref(), None);
             Effects::event(super::enter(env))
         }
         "WebcastSocialMessage" => {
@@ -427,13 +484,7 @@ pub fn map_message(message: &Message) -> Effects {
                     ..Effects::default()
                 };
             }
-            let (user, name) = user_of(social.user.as_ref());
-            let env = envelope(
-                id_of(message, social.common.as_ref()),
-                user,
-                name,
-                created(social.common.as_ref()),
-            );
+            let env = envelope_of(message, social.common.as_ref(), social.user.as_ref(), None);
             Effects::event(super::follow(env))
         }
         "WebcastRoomUserSeqMessage" => match RoomUserSeqMessage::decode(payload) {
@@ -452,6 +503,49 @@ pub fn map_message(message: &Message) -> Effects {
             Ok(control) => Effects::ignored(format!("WebcastControlMessage:{}", control.status)),
             Err(e) => bad(e),
         },
+        "WebcastLiveShoppingMessage" => match LiveShoppingMessage::decode(payload) {
+            Ok(shop) if shop.msg_type == SHOPPING_SET_CURRENT => {
+                let id = if shop.promotion_id != 0 {
+                    shop.promotion_id
+                } else {
+                    shop.promotion_id_app
+                };
+                if id == 0 {
+                    return Effects::error(
+                        "bad_message",
+                        "WebcastLiveShoppingMessage: explaining without a promotion id",
+                    );
+                }
+                Effects {
+                    pitching: Some(PitchingHint {
+                        promotion: Some(id.to_string()),
+                        product: None,
+                        at: created(shop.common.as_ref()),
+                    }),
+                    ..Effects::default()
+                }
+            }
+            Ok(shop) if shop.msg_type == SHOPPING_CANCEL_CURRENT => Effects {
+                pitching: Some(PitchingHint {
+                    promotion: None,
+                    product: None,
+                    at: created(shop.common.as_ref()),
+                }),
+                ..Effects::default()
+            },
+            Ok(shop) => Effects::ignored(format!("WebcastLiveShoppingMessage:{}", shop.msg_type)),
+            Err(e) => bad(e),
+        },
+        "WebcastProductChangeMessage" => match ProductChangeMessage::decode(payload) {
+            Ok(change) => Effects {
+                shelf: Some(Shelf {
+                    total: u64::try_from(change.total).ok(),
+                    note: change.update_toast,
+                }),
+                ..Effects::default()
+            },
+            Err(e) => bad(e),
+        },
         other => Effects::ignored(other),
     }
 }
@@ -465,6 +559,8 @@ pub fn map_message(message: &Message) -> Effects {
 /// room_id = 7300000000000000000   # optional, for the record
 /// cookie = "ttwid=..."            # the cookie the URL was signed with
 /// user_agent = "Mozilla/5.0 ..."  # the user agent the URL was signed with
+/// # optional: a signer you run, asked before every connection (url is then the fallback):
+/// # signer_url = "http://127.0.0.1:3010/sign", signer_token = "..."
 /// # optional: origin = "https://live.douyin.com", heartbeat_s = 10, idle_timeout_s = 60,
 /// # backoff_min_ms = 1000, backoff_max_ms = 60000
 /// ```
@@ -484,134 +580,231 @@ pub struct DouyinConfig {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub origin: Option<String>,
-    #[serde(default = "default_heartbeat_s")]
-    pub heartbeat_s: u64,
-    #[serde(default = "default_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    #[serde(default = "client::default_backoff_min_ms")]
-    pub backoff_min_ms: u64,
-    #[serde(default = "client::default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
+    /// An HTTP endpoint the operator runs that signs push URLs (see [`sign_url`]); asked
+    /// before every connection. When it fails, `url` is used as it is.
+    #[serde(default)]
+    pub signer_url: Option<String>,
+    /// Sent to the signer as `Authorization: Bearer …` when set.
+    #[serde(default)]
+    pub signer_token: Secret,
+    /// The platform's product (promotion) ids → the room's catalog ids, for the shopping
+    /// messages' "explaining now" hint.
+    #[serde(default)]
+    pub products: BTreeMap<String, String>,
+    /// When the platform says a mapped product is being explained, make it the room's pitched
+    /// product (as the console's `set_pitching` would). Off by default: the hint is shown only.
+    #[serde(default)]
+    pub follow_pitching: bool,
+    /// `heartbeat_s` (default 10), `idle_timeout_s` (60), `backoff_min_ms`, `backoff_max_ms`.
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
-/// Default seconds between `hb` frames (the web page's period).
-pub const DEFAULT_HEARTBEAT_S: u64 = 10;
-/// Default seconds of silence before reconnecting (a live room sends audience figures every
-/// few seconds).
-pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 60;
-
-fn default_heartbeat_s() -> u64 {
-    DEFAULT_HEARTBEAT_S
-}
-
-fn default_idle_timeout_s() -> u64 {
-    DEFAULT_IDLE_TIMEOUT_S
-}
+/// Default timing: an `hb` frame every 10 s (the web page's period); 60 s of silence before
+/// reconnecting (a live room sends audience figures every few seconds).
+pub const TIMING: TimingDefaults = TimingDefaults {
+    heartbeat_s: 10,
+    idle_timeout_s: 60,
+};
 
 impl DouyinConfig {
     pub fn validate(&self) -> Result<(), String> {
         super::check_ws_url(&self.url)?;
-        super::check_timing(self.heartbeat_s, self.idle_timeout_s)?;
-        BackoffConfig::validate(self.backoff_min_ms, self.backoff_max_ms)
+        if let Some(signer) = &self.signer_url {
+            super::http::check_http_url("signer_url", signer)?;
+        }
+        self.timing.validate(TIMING)
     }
 
     pub fn backoff(&self) -> BackoffConfig {
-        BackoffConfig::from_ms(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.schedule(TIMING).backoff
     }
 }
 
-pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> DouyinSession {
-    DouyinSession {
-        url: config.url.clone(),
-        headers: vec![
-            ("Cookie", config.cookie.expose().to_owned()),
-            ("User-Agent", config.user_agent.clone().unwrap_or_default()),
-            ("Origin", config.origin.clone().unwrap_or_default()),
-        ],
-        heartbeat: Duration::from_secs(config.heartbeat_s),
-        idle: Duration::from_secs(config.idle_timeout_s),
+pub(crate) fn session(config: &DouyinConfig, sink: Sink) -> Result<DouyinSession, String> {
+    let schedule = config.timing.schedule(TIMING);
+    let signer = match &config.signer_url {
+        Some(url) => Some(Signer {
+            http: Http::new().map_err(|e| e.to_string())?,
+            url: url.clone(),
+            token: config.signer_token.clone(),
+            unsigned: without_param(&config.url, "signature"),
+            room_id: config.room_id,
+            user_agent: config.user_agent.clone().unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(DouyinSession {
+        // No handshake: the signed URL is the authentication.
+        connect: Connect {
+            url: config.url.clone(),
+            headers: vec![
+                ("Cookie", config.cookie.expose().to_owned()),
+                ("User-Agent", config.user_agent.clone().unwrap_or_default()),
+                ("Origin", config.origin.clone().unwrap_or_default()),
+            ],
+            hello: None,
+            beat_at_start: false,
+            heartbeat: schedule.heartbeat,
+            idle: schedule.idle,
+        },
+        signer,
+        protocol: DouyinProtocol {
+            products: config.products.clone(),
+        },
         sink,
+    })
+}
+
+/// A `douyin` source: with a signer, each connection asks it for a freshly signed URL.
+pub(crate) struct DouyinSession {
+    connect: Connect,
+    signer: Option<Signer>,
+    protocol: DouyinProtocol,
+    sink: Sink,
+}
+
+/// The operator's URL signer.
+struct Signer {
+    http: Http,
+    url: String,
+    token: Secret,
+    /// The configured `url` without its `signature`.
+    unsigned: String,
+    room_id: Option<u64>,
+    user_agent: String,
+}
+
+/// The signature parameter's value, percent-encoded where it is not URL-safe.
+fn encode_param(value: &str) -> String {
+    use std::fmt::Write as _;
+    value.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// `url` without the query parameter `name`.
+pub fn without_param(url: &str, name: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
     }
 }
 
-pub(crate) struct DouyinSession {
-    url: String,
-    headers: Vec<(&'static str, String)>,
-    heartbeat: Duration,
-    idle: Duration,
-    sink: Sink,
+/// What a signer's answer means for `unsigned`: a whole signed URL (`{"url": "wss://…"}`),
+/// or the signature to add (`{"signature": "…"}`).
+pub fn sign_url(unsigned: &str, answer: &Value) -> Result<String, String> {
+    if let Some(url) = answer.get("url").and_then(Value::as_str) {
+        super::check_ws_url(url)?;
+        return Ok(url.to_owned());
+    }
+    match answer.get("signature").and_then(Value::as_str) {
+        Some(signature) if !signature.is_empty() => {
+            let sep = if unsigned.contains('?') { '&' } else { '?' };
+            Ok(format!(
+                "{unsigned}{sep}signature={}",
+                encode_param(signature)
+            ))
+        }
+        _ => Err("the signer's answer has neither url nor signature".into()),
+    }
+}
+
+impl Signer {
+    /// Asks for a signed URL: `POST {signer_url}` with `{"url", "room_id", "user_agent"}`.
+    async fn sign(&self) -> Result<String, String> {
+        let body = serde_json::json!({
+            "url": self.unsigned,
+            "room_id": self.room_id.map(|id| id.to_string()),
+            "user_agent": self.user_agent,
+        });
+        let auth = if self.token.is_empty() {
+            String::new()
+        } else {
+            format!("Bearer {}", self.token.expose())
+        };
+        let answer = self
+            .http
+            .post_json(
+                &self.url,
+                &[("Authorization", auth)],
+                body.to_string().into_bytes(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        sign_url(&self.unsigned, &answer)
+    }
 }
 
 impl Session for DouyinSession {
     async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
-        let status = self.sink.status().clone();
-        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
-            Ok(ws) => ws,
-            Err(end) => return end,
-        };
-        // No handshake: the signed URL is the authentication.
-        status.connected(now_ms());
-        let mut seq = SequenceTracker::default();
-        let start = Instant::now() + self.heartbeat;
-        let mut heartbeat = tokio::time::interval_at(start, self.heartbeat);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut deadline = Instant::now() + self.idle;
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    client::close(&mut ws).await;
-                    return SessionEnd::Cancelled;
-                }
-                _ = heartbeat.tick() => {
-                    if let Err(e) = client::send(&mut ws, WsMessage::Binary(heartbeat_frame().into())).await {
-                        return SessionEnd::dropped(e);
-                    }
-                    status.heartbeat_sent();
-                    continue;
-                }
-                next = tokio::time::timeout_at(deadline, ws.next()) => next,
+        let mut connect = self.connect.clone();
+        if let Some(signer) = &self.signer {
+            let signed = tokio::select! {
+                () = cancel.cancelled() => return SessionEnd::Cancelled,
+                signed = signer.sign() => signed,
             };
-            let message = match next {
-                Err(_) => {
-                    return SessionEnd::dropped(format!(
-                        "nothing from the platform for {:?}",
-                        self.idle
-                    ));
+            match signed {
+                Ok(url) => connect.url = url,
+                Err(e) => {
+                    // The configured URL stands in (it may still be signed well enough).
+                    self.sink
+                        .status()
+                        .decode_error("signer", &format!("signer: {e}"));
                 }
-                Ok(None) => return SessionEnd::dropped("connection closed"),
-                Ok(Some(Err(e))) => return SessionEnd::dropped(format!("receive: {e}")),
-                Ok(Some(Ok(message))) => message,
-            };
-            let now = now_ms();
-            match &message {
-                WsMessage::Binary(bytes) => {
-                    status.message(now);
-                    let incoming = read_frame(bytes);
-                    if let Some((from, missing)) = seq.observe(incoming.seq_id, now) {
-                        status.sequence_gap(from, now, missing);
-                    }
-                    // Ack first: the server waits for it, the room can wait for us.
-                    if let Some(ack) = incoming.ack
-                        && let Err(e) = client::send(&mut ws, WsMessage::Binary(ack.into())).await
-                    {
-                        return SessionEnd::dropped(e);
-                    }
-                    if self.sink.apply(incoming.effects, now).await.is_err() {
-                        client::close(&mut ws).await;
-                        return SessionEnd::Cancelled;
-                    }
-                }
-                WsMessage::Text(_) => {
-                    status.message(now);
-                    status.decode_error("text_frame", "a text frame on a binary protocol");
-                }
-                WsMessage::Close(_) => {
-                    return SessionEnd::dropped(client::describe_close(&message));
-                }
-                WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {}
             }
-            deadline = Instant::now() + self.idle;
+        }
+        session::run(&connect, &mut self.protocol, &self.sink, cancel).await
+    }
+}
+
+/// The web push protocol: `PushFrame`s in, acks and `hb` frames out.
+pub(crate) struct DouyinProtocol {
+    /// Platform product ids → catalog ids.
+    products: BTreeMap<String, String>,
+}
+
+impl Protocol for DouyinProtocol {
+    fn heartbeat(&self) -> WsMessage {
+        WsMessage::Binary(heartbeat_frame().into())
+    }
+
+    fn on_frame(&mut self, frame: Frame<'_>, _now: i64) -> session::Incoming {
+        let Frame::Binary(bytes) = frame else {
+            return session::Incoming::effects(Effects::error(
+                "text_frame",
+                "a text frame on a binary protocol",
+            ));
+        };
+        let mut read = read_frame(bytes);
+        if let Some(hint) = &mut read.effects.pitching {
+            hint.product = hint
+                .promotion
+                .as_ref()
+                .and_then(|p| self.products.get(p).cloned());
+        }
+        session::Incoming {
+            effects: read.effects,
+            replies: read
+                .ack
+                .map(|ack| WsMessage::Binary(ack.into()))
+                .into_iter()
+                .collect(),
+            handshake: None,
+            seqs: vec![read.seq_id],
         }
     }
 }
@@ -726,6 +919,16 @@ mod tests {
         User {
             id: 4242,
             nick_name: "小鱼".into(),
+            fans_club: Some(fans_club()),
+        }
+    }
+
+    fn fans_club() -> FansClub {
+        FansClub {
+            data: Some(FansClubData {
+                club_name: "鱼团".into(),
+                level: 7,
+            }),
         }
     }
 
@@ -750,10 +953,26 @@ mod tests {
                 ("createTime", Varint(1_763_900_000_456)),
             ],
         );
+        let club = fans_club();
+        let data = club.data.clone().unwrap();
+        check(
+            "FansClubData",
+            &data.encode_to_vec(),
+            vec![("clubName", bytes("鱼团")), ("level", Varint(7))],
+        );
+        check(
+            "FansClub",
+            &club.encode_to_vec(),
+            vec![("data", Bytes(data.encode_to_vec()))],
+        );
         check(
             "User",
             &u.encode_to_vec(),
-            vec![("id", Varint(4242)), ("nickName", bytes("小鱼"))],
+            vec![
+                ("id", Varint(4242)),
+                ("nickName", bytes("小鱼")),
+                ("fansClub", Bytes(club.encode_to_vec())),
+            ],
         );
         let header = HeadersList {
             key: "k".into(),
@@ -935,7 +1154,7 @@ mod tests {
             ],
         );
         let control = ControlMessage {
-            common: Some(c),
+            common: Some(c.clone()),
             status: 3,
         };
         check(
@@ -943,8 +1162,38 @@ mod tests {
             &control.encode_to_vec(),
             vec![("common", cb()), ("status", Varint(3))],
         );
+        let shop = LiveShoppingMessage {
+            common: Some(c.clone()),
+            msg_type: 2,
+            promotion_id_app: 35,
+            promotion_id: 36,
+        };
+        check(
+            "LiveShoppingMessage",
+            &shop.encode_to_vec(),
+            vec![
+                ("common", cb()),
+                ("msgType", Varint(2)),
+                ("promotionIdApp", Varint(35)),
+                ("promotionId", Varint(36)),
+            ],
+        );
+        let change = ProductChangeMessage {
+            common: Some(c),
+            update_toast: "3号已上架".into(),
+            total: 12,
+        };
+        check(
+            "ProductChangeMessage",
+            &change.encode_to_vec(),
+            vec![
+                ("common", cb()),
+                ("updateToast", bytes("3号已上架")),
+                ("total", Varint(12)),
+            ],
+        );
         // Every message of the .proto is covered above.
-        assert_eq!(proto_fields().len(), 14);
+        assert_eq!(proto_fields().len(), 18);
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
@@ -1063,7 +1312,17 @@ mod tests {
                     }
                     .encode_to_vec(),
                 ),
-                msg("WebcastProductChangeMessage", 1011, vec![1, 2, 3]),
+                msg(
+                    "WebcastProductChangeMessage",
+                    1011,
+                    ProductChangeMessage {
+                        common: None,
+                        update_toast: "3号已上架".into(),
+                        total: 12,
+                    }
+                    .encode_to_vec(),
+                ),
+                msg("WebcastRanklistHourEntranceMessage", 1013, vec![1, 2, 3]),
                 msg("WebcastChatMessage", 1012, vec![0xff, 0xff]),
             ],
             true,
@@ -1087,6 +1346,14 @@ mod tests {
                 assert_eq!(c.env.user.as_deref(), Some("dy:4242"));
                 assert_eq!(c.env.name.as_deref(), Some("小鱼"));
                 assert_eq!(c.env.ts, Some(1_763_900_000_000));
+                assert_eq!(
+                    c.env.medal,
+                    Some(crate::ingest::Medal {
+                        name: "鱼团".into(),
+                        level: 7
+                    }),
+                    "the fan club is the viewer's medal"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -1107,11 +1374,109 @@ mod tests {
             e.ignored,
             [
                 "WebcastGiftMessage(combo in progress)",
-                "WebcastProductChangeMessage"
+                "WebcastRanklistHourEntranceMessage"
             ]
+        );
+        assert_eq!(
+            e.shelf,
+            Some(Shelf {
+                total: Some(12),
+                note: "3号已上架".into()
+            })
         );
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].0, "bad_message");
+    }
+
+    #[test]
+    fn shopping_messages_say_which_product_is_explained() {
+        let shop = |msg_type: i32, app: i64, web: i64| {
+            let message = msg(
+                "WebcastLiveShoppingMessage",
+                1,
+                LiveShoppingMessage {
+                    common: Some(common()),
+                    msg_type,
+                    promotion_id_app: app,
+                    promotion_id: web,
+                }
+                .encode_to_vec(),
+            );
+            map_message(&message)
+        };
+        // The web field first, the app's when only it is set.
+        let hint = shop(SHOPPING_SET_CURRENT, 35, 3_600_000_000_000_000_001).pitching;
+        assert_eq!(
+            hint,
+            Some(PitchingHint {
+                promotion: Some("3600000000000000001".into()),
+                product: None,
+                at: Some(1_763_900_000_456),
+            })
+        );
+        let hint = shop(SHOPPING_SET_CURRENT, 35, 0).pitching.unwrap();
+        assert_eq!(hint.promotion.as_deref(), Some("35"));
+        assert_eq!(
+            shop(SHOPPING_CANCEL_CURRENT, 0, 0)
+                .pitching
+                .unwrap()
+                .promotion,
+            None
+        );
+        assert_eq!(shop(0, 0, 0).ignored, ["WebcastLiveShoppingMessage:0"]);
+        assert_eq!(shop(SHOPPING_SET_CURRENT, 0, 0).errors[0].0, "bad_message");
+        // The source maps platform ids to the catalog's.
+        let mut protocol = DouyinProtocol {
+            products: [("35".to_owned(), "2".to_owned())].into(),
+        };
+        let bytes = frame(
+            vec![msg(
+                "WebcastLiveShoppingMessage",
+                1,
+                LiveShoppingMessage {
+                    msg_type: SHOPPING_SET_CURRENT,
+                    promotion_id: 35,
+                    ..LiveShoppingMessage::default()
+                }
+                .encode_to_vec(),
+            )],
+            false,
+        );
+        let incoming = protocol.on_frame(Frame::Binary(&bytes), 0);
+        let hint = incoming.effects.pitching.unwrap();
+        assert_eq!(hint.product.as_deref(), Some("2"));
+        assert_eq!(incoming.effects.events, []);
+    }
+
+    #[test]
+    fn signer_answers_become_urls() {
+        let base = "wss://h/webcast/im/push/v2/?app_name=douyin_web&room_id=7&signature=old&x=1";
+        let unsigned = without_param(base, "signature");
+        assert_eq!(
+            unsigned,
+            "wss://h/webcast/im/push/v2/?app_name=douyin_web&room_id=7&x=1"
+        );
+        assert_eq!(
+            without_param("wss://h/p?signature=a", "signature"),
+            "wss://h/p"
+        );
+        assert_eq!(
+            sign_url(&unsigned, &serde_json::json!({"signature": "a+b/c="})).unwrap(),
+            format!("{unsigned}&signature=a%2Bb%2Fc%3D")
+        );
+        assert_eq!(
+            sign_url(
+                &unsigned,
+                &serde_json::json!({"url": "wss://h/p?signature=z"})
+            )
+            .unwrap(),
+            "wss://h/p?signature=z"
+        );
+        assert!(sign_url(&unsigned, &serde_json::json!({"url": "http://h/p"})).is_err());
+        assert!(sign_url(&unsigned, &serde_json::json!({"ok": true})).is_err());
+        let config: DouyinConfig =
+            toml::from_str("url = 'wss://h/p'\nsigner_url = 'ftp://x'").unwrap();
+        assert!(config.validate().unwrap_err().contains("signer_url"));
     }
 
     #[test]

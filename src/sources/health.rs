@@ -13,6 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::{PitchingHint, Shelf};
+use crate::live::RoomStore;
+use crate::store::{GapRecord, Record};
+
 /// Gaps kept for the review (older ones are only counted).
 pub const MAX_GAPS: usize = 32;
 /// Distinct ignored message names counted one by one; the rest count as `(other)`.
@@ -39,11 +43,14 @@ pub enum SourceState {
 /// A stretch of time in which messages may be missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Gap {
-    /// From here (ms since the epoch): the last message before the gap.
+    /// From here (ms since the epoch): the last message before the gap, or the first attempt
+    /// to connect.
     pub from: i64,
-    /// To here: the connection was back, or the next numbered message arrived.
+    /// To here: the connection was back, the next numbered message arrived, or the source
+    /// stopped.
     pub to: i64,
-    /// `disconnected` or `sequence` (the platform's numbering skipped).
+    /// `disconnected` (a connection ended), `sequence` (the platform's numbering skipped) or
+    /// `not_connected` (attempts failed before the first connection came up, or it never did).
     pub reason: &'static str,
     /// How many numbered messages were skipped, when the platform numbers them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +93,9 @@ pub struct SourceSnapshot {
     /// Every gap seen since start (the list keeps the last [`MAX_GAPS`]).
     pub gaps_total: u64,
     pub gaps: Vec<Gap>,
+    /// While not connected: messages may be missing since then (ms); the gap is recorded
+    /// once the connection is back (or the source stops).
+    pub gap_open_since: Option<i64>,
     /// Whether the stream is live, once the platform said so.
     pub live: Option<bool>,
     pub live_changed_at: Option<i64>,
@@ -96,6 +106,13 @@ pub struct SourceSnapshot {
     pub last_error: Option<String>,
     /// In backoff: when the next attempt starts (ms).
     pub next_retry_at: Option<i64>,
+    /// The product the platform says the streamer explains, when it says (Douyin shopping
+    /// messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pitching_hint: Option<PitchingHint>,
+    /// The platform's shelf, when it reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shelf: Option<Shelf>,
 }
 
 #[derive(Debug)]
@@ -126,6 +143,11 @@ struct Inner {
     last_error: Option<String>,
     next_retry_at: Option<i64>,
     attempts: u64,
+    /// When the first attempt started; cleared by the first connection.
+    first_attempt_at: Option<i64>,
+    ever_connected: bool,
+    pitching_hint: Option<PitchingHint>,
+    shelf: Option<Shelf>,
 }
 
 /// One source's health, shared between its task and the server.
@@ -138,6 +160,8 @@ pub struct SourceStatus {
     inner: Mutex<Inner>,
     /// The stream's live state, for whoever starts and ends sessions on it.
     live: tokio::sync::watch::Sender<Option<bool>>,
+    /// Where gaps are recorded for the review (the room's store session), if anywhere.
+    store: Option<RoomStore>,
 }
 
 /// The handle [`crate::sources::spawn`] gives back.
@@ -174,9 +198,36 @@ impl SourceStatus {
                 last_error: None,
                 next_retry_at: None,
                 attempts: 0,
+                first_attempt_at: None,
+                ever_connected: false,
+                pitching_hint: None,
+                shelf: None,
             }),
             live: tokio::sync::watch::Sender::new(None),
+            store: None,
         }
+    }
+
+    /// Records every gap in `store` (the room's session) too, for the review.
+    pub fn recording_to(mut self, store: Option<RoomStore>) -> SourceStatus {
+        self.store = store;
+        self
+    }
+
+    /// Hands a gap to the store without waiting (a full queue drops it and counts the drop).
+    fn record(&self, gap: Option<Gap>) {
+        let (Some(gap), Some(store)) = (gap, &self.store) else {
+            return;
+        };
+        store.handle.try_append(vec![Record::SourceGap(GapRecord {
+            session: store.session.clone(),
+            source: self.name.clone(),
+            kind: self.kind,
+            from: gap.from,
+            to: gap.to,
+            reason: gap.reason,
+            missing: gap.missing,
+        })]);
     }
 
     /// Follows the stream's live state (`LIVE`/`PREPARING`, a control message…): `Some(true)`
@@ -225,43 +276,51 @@ impl SourceStatus {
             shares: inner.shares,
             gaps_total: inner.gaps_total,
             gaps: inner.gaps.iter().cloned().collect(),
+            gap_open_since: match inner.state {
+                SourceState::Connected | SourceState::Listening => None,
+                _ => inner.gap_from.or(inner.first_attempt_at),
+            },
             live: inner.live,
             live_changed_at: inner.live_changed_at,
             viewers: inner.viewers,
             watched: inner.watched,
             last_error: inner.last_error.clone(),
             next_retry_at: inner.next_retry_at,
+            pitching_hint: inner.pitching_hint.clone(),
+            shelf: inner.shelf.clone(),
         }
     }
 
-    /// A new connection attempt starts (every attempt after the first is a reconnect).
-    pub(crate) fn connecting(&self) {
+    /// A new connection attempt starts at `now` (every attempt after the first is a
+    /// reconnect).
+    pub(crate) fn connecting(&self, now: i64) {
         let mut inner = self.lock();
         if inner.attempts > 0 {
             inner.reconnects += 1;
         }
         inner.attempts += 1;
+        if !inner.ever_connected && inner.first_attempt_at.is_none() {
+            inner.first_attempt_at = Some(now);
+        }
         inner.state = SourceState::Connecting;
         inner.next_retry_at = None;
     }
 
-    /// The connection is established; closes the gap the last disconnection opened.
+    /// The connection is established; closes the gap the last disconnection opened (or, for
+    /// a first connection that took failed attempts, the time they took).
     pub(crate) fn connected(&self, now: i64) {
-        let mut inner = self.lock();
-        inner.state = SourceState::Connected;
-        inner.connected_since = Some(now);
-        inner.last_error = None;
-        if let Some(from) = inner.gap_from.take() {
-            push_gap(
-                &mut inner,
-                Gap {
-                    from,
-                    to: now,
-                    reason: "disconnected",
-                    missing: None,
-                },
-            );
-        }
+        let gap = {
+            let mut inner = self.lock();
+            inner.state = SourceState::Connected;
+            inner.connected_since = Some(now);
+            inner.last_error = None;
+            // A first connection on the first try missed nothing worth a gap.
+            let late = inner.attempts > 1;
+            let gap = inner.close_gap(now, late);
+            inner.ever_connected = true;
+            gap
+        };
+        self.record(gap);
         tracing::info!(room = %self.room, source = %self.name, kind = self.kind, "source connected");
     }
 
@@ -296,11 +355,18 @@ impl SourceStatus {
         self.lock().state = SourceState::Listening;
     }
 
-    pub(crate) fn stopped(&self) {
-        let mut inner = self.lock();
-        inner.state = SourceState::Stopped;
-        inner.connected_since = None;
-        inner.next_retry_at = None;
+    /// Stopped for good at `now`: a gap still open (disconnected, or never connected) ends
+    /// here.
+    pub(crate) fn stopped(&self, now: i64) {
+        let gap = {
+            let mut inner = self.lock();
+            let gap = inner.close_gap(now, true);
+            inner.state = SourceState::Stopped;
+            inner.connected_since = None;
+            inner.next_retry_at = None;
+            gap
+        };
+        self.record(gap);
     }
 
     /// Anything arrived from the platform.
@@ -347,16 +413,14 @@ impl SourceStatus {
 
     /// The platform's numbering skipped `missing` messages between `from` and `to`.
     pub(crate) fn sequence_gap(&self, from: i64, to: i64, missing: u64) {
-        let mut inner = self.lock();
-        push_gap(
-            &mut inner,
-            Gap {
-                from,
-                to,
-                reason: "sequence",
-                missing: Some(missing),
-            },
-        );
+        let gap = Gap {
+            from,
+            to,
+            reason: "sequence",
+            missing: Some(missing),
+        };
+        push_gap(&mut self.lock(), gap.clone());
+        self.record(Some(gap));
     }
 
     pub(crate) fn delivered(&self, events: usize, duplicates: usize, rejected: usize) {
@@ -402,6 +466,39 @@ impl SourceStatus {
         for (kind, detail) in &effects.errors {
             self.decode_error(kind, detail);
         }
+        if effects.pitching.is_some() || effects.shelf.is_some() {
+            let mut inner = self.lock();
+            if let Some(hint) = &effects.pitching {
+                inner.pitching_hint = Some(PitchingHint {
+                    at: hint.at.or(Some(now)),
+                    ..hint.clone()
+                });
+            }
+            if let Some(shelf) = &effects.shelf {
+                inner.shelf = Some(shelf.clone());
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Ends the gap open at `now`, if any, and keeps it: the one a disconnection opened, or
+    /// (with `count_first`, before any connection) the time since the first attempt.
+    fn close_gap(&mut self, now: i64, count_first: bool) -> Option<Gap> {
+        let first = self.first_attempt_at.take();
+        let (from, reason) = match self.gap_from.take() {
+            Some(from) => (from, "disconnected"),
+            None if count_first && !self.ever_connected => (first?, "not_connected"),
+            None => return None,
+        };
+        let gap = Gap {
+            from,
+            to: now,
+            reason,
+            missing: None,
+        };
+        push_gap(self, gap.clone());
+        Some(gap)
     }
 }
 
@@ -590,13 +687,14 @@ mod tests {
     #[test]
     fn a_disconnection_becomes_a_gap_when_the_next_connection_is_up() {
         let s = status();
-        s.connecting();
+        s.connecting(1_000);
         s.connected(1_000);
         s.message(1_500);
         s.disconnected(2_000, "closed by peer");
         s.backoff(2_000, 500, "closed by peer");
         assert_eq!(s.snapshot().gaps_total, 0);
-        s.connecting();
+        assert_eq!(s.snapshot().gap_open_since, Some(1_500));
+        s.connecting(2_500);
         s.connected(3_000);
         let snap = s.snapshot();
         assert_eq!(snap.reconnects, 1);
@@ -615,17 +713,57 @@ mod tests {
     #[test]
     fn failed_attempts_do_not_open_more_gaps() {
         let s = status();
-        s.connecting();
+        s.connecting(1_000);
         s.connected(1_000);
         s.disconnected(2_000, "x");
-        s.connecting();
+        s.connecting(2_100);
         s.disconnected(2_500, "refused");
-        s.connecting();
+        s.connecting(3_000);
         s.connected(4_000);
         let snap = s.snapshot();
         assert_eq!(snap.gaps_total, 1);
         assert_eq!(snap.gaps[0].from, 1_000);
         assert_eq!(snap.reconnects, 2);
+    }
+
+    #[test]
+    fn a_late_first_connection_and_a_stop_while_down_are_gaps() {
+        let s = status();
+        s.connecting(1_000);
+        s.backoff(1_100, 500, "refused");
+        assert_eq!(s.snapshot().gap_open_since, Some(1_000));
+        s.connecting(1_600);
+        s.connected(1_700);
+        s.message(2_000);
+        s.disconnected(2_500, "closed");
+        s.stopped(9_000);
+        let snap = s.snapshot();
+        let gaps: Vec<_> = snap.gaps.iter().map(|g| (g.from, g.to, g.reason)).collect();
+        assert_eq!(
+            gaps,
+            [
+                (1_000, 1_700, "not_connected"),
+                (2_000, 9_000, "disconnected")
+            ]
+        );
+        assert_eq!(snap.state, SourceState::Stopped);
+        // A source that never came up: one gap from its first attempt to the stop.
+        let s = status();
+        s.connecting(1_000);
+        s.backoff(1_100, 500, "refused");
+        s.connecting(1_600);
+        s.stopped(5_000);
+        assert_eq!(s.snapshot().gaps[0].reason, "not_connected");
+        assert_eq!(
+            (s.snapshot().gaps[0].from, s.snapshot().gaps[0].to),
+            (1_000, 5_000)
+        );
+        // Connected on the first try: no gap at all.
+        let s = status();
+        s.connecting(1_000);
+        s.connected(1_010);
+        s.stopped(2_000);
+        assert_eq!(s.snapshot().gaps_total, 0);
     }
 
     #[test]
@@ -672,7 +810,7 @@ mod tests {
     #[test]
     fn metrics_text_has_every_family() {
         let s = status();
-        s.connecting();
+        s.connecting(1_000);
         s.connected(1_000);
         s.message(1_234);
         s.decode_error("bad_header", "x");

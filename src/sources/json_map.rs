@@ -22,21 +22,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
 
-use super::client::{self, BackoffConfig, Session, SessionEnd};
-use super::{Secret, Sink, TS_RANGE, json, to_ms};
+use super::client::BackoffConfig;
+use super::session::{Connect, Fixed, Frame, Incoming, Protocol, Timing, TimingDefaults};
+use super::{Effects, Secret, Sink, TS_RANGE, json, to_ms};
 use crate::ingest::{IngestEvent, MAX_EVENTS_PER_FRAME};
 use crate::live::now_ms;
 use crate::wire::{Ack, ErrorReply, Rejected};
@@ -177,34 +174,22 @@ pub struct JsonConfig {
     /// Put before every message id.
     #[serde(default)]
     pub id_prefix: String,
-    /// WebSocket mode: seconds between pings.
-    #[serde(default = "default_heartbeat_s")]
-    pub heartbeat_s: u64,
-    /// WebSocket mode: seconds without anything (pongs included) before reconnecting.
-    #[serde(default = "default_idle_timeout_s")]
-    pub idle_timeout_s: u64,
-    #[serde(default = "client::default_backoff_min_ms")]
-    pub backoff_min_ms: u64,
-    #[serde(default = "client::default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
+    /// WebSocket mode: `heartbeat_s` (seconds between pings, default 30), `idle_timeout_s`
+    /// (seconds without anything, pongs included, before reconnecting; 90), `backoff_min_ms`,
+    /// `backoff_max_ms`.
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
 fn one() -> f64 {
     1.0
 }
 
-/// Default seconds between pings in WebSocket mode.
-pub const DEFAULT_HEARTBEAT_S: u64 = 30;
-/// Default seconds of silence (no message, no pong) before reconnecting.
-pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 90;
-
-fn default_heartbeat_s() -> u64 {
-    DEFAULT_HEARTBEAT_S
-}
-
-fn default_idle_timeout_s() -> u64 {
-    DEFAULT_IDLE_TIMEOUT_S
-}
+/// Default timing in WebSocket mode: a ping every 30 s, 90 s of silence before reconnecting.
+pub const TIMING: TimingDefaults = TimingDefaults {
+    heartbeat_s: 30,
+    idle_timeout_s: 90,
+};
 
 impl JsonConfig {
     /// Whether `url` is a webhook path (else a WebSocket to connect to).
@@ -217,14 +202,13 @@ impl JsonConfig {
             super::check_webhook_path(&self.url)?;
         } else {
             super::check_ws_url(&self.url)?;
-            super::check_timing(self.heartbeat_s, self.idle_timeout_s)?;
-            BackoffConfig::validate(self.backoff_min_ms, self.backoff_max_ms)?;
+            self.timing.validate(TIMING)?;
         }
         JsonMapping::new(self).map(|_| ())
     }
 
     pub fn backoff(&self) -> BackoffConfig {
-        BackoffConfig::from_ms(self.backoff_min_ms, self.backoff_max_ms)
+        self.timing.schedule(TIMING).backoff
     }
 }
 
@@ -561,99 +545,70 @@ pub(crate) async fn handle(
     }
 }
 
-pub(crate) fn session(config: &JsonConfig, mapping: JsonMapping, sink: Sink) -> JsonSession {
+pub(crate) fn session(config: &JsonConfig, mapping: JsonMapping, sink: Sink) -> Fixed<JsonMapping> {
     let auth = if config.token.is_empty() {
         String::new()
     } else {
         format!("Bearer {}", config.token.expose())
     };
-    JsonSession {
-        url: config.url.clone(),
-        headers: vec![("Authorization", auth)],
-        heartbeat: Duration::from_secs(config.heartbeat_s),
-        idle: Duration::from_secs(config.idle_timeout_s),
-        mapping,
+    let schedule = config.timing.schedule(TIMING);
+    Fixed {
+        connect: Connect {
+            url: config.url.clone(),
+            headers: vec![("Authorization", auth)],
+            hello: None,
+            beat_at_start: false,
+            heartbeat: schedule.heartbeat,
+            idle: schedule.idle,
+        },
+        protocol: mapping,
         sink,
     }
 }
 
-/// A `json` source in WebSocket mode: we connect to the bridge.
-pub(crate) struct JsonSession {
-    url: String,
-    headers: Vec<(&'static str, String)>,
-    heartbeat: Duration,
-    idle: Duration,
-    mapping: JsonMapping,
-    sink: Sink,
-}
+/// WebSocket mode: each text message (or UTF-8 binary one) is a document; a WebSocket ping
+/// is the heartbeat.
+impl Protocol for JsonMapping {
+    fn heartbeat(&self) -> Message {
+        Message::Ping(Vec::new().into())
+    }
 
-impl Session for JsonSession {
-    async fn run(&mut self, cancel: &CancellationToken) -> SessionEnd {
-        let status = self.sink.status().clone();
-        let mut ws = match client::connect_or_cancel(&self.url, &self.headers, cancel).await {
-            Ok(ws) => ws,
-            Err(end) => return end,
-        };
-        status.connected(now_ms());
-        let mut ping = tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
-        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut deadline = Instant::now() + self.idle;
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    client::close(&mut ws).await;
-                    return SessionEnd::Cancelled;
-                }
-                _ = ping.tick() => {
-                    if let Err(e) = client::send(&mut ws, Message::Ping(Vec::new().into())).await {
-                        return SessionEnd::dropped(e);
-                    }
-                    status.heartbeat_sent();
-                    continue;
-                }
-                next = tokio::time::timeout_at(deadline, ws.next()) => next,
-            };
-            let message = match next {
+    fn on_frame(&mut self, frame: Frame<'_>, _now: i64) -> Incoming {
+        let text = match frame {
+            Frame::Text(text) => text,
+            Frame::Binary(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => text,
                 Err(_) => {
-                    return SessionEnd::dropped(format!(
-                        "nothing from the bridge for {:?}",
-                        self.idle
+                    return Incoming::effects(Effects::error(
+                        "invalid_utf8",
+                        "a binary message that is not UTF-8",
                     ));
                 }
-                Ok(None) => return SessionEnd::dropped("connection closed"),
-                Ok(Some(Err(e))) => return SessionEnd::dropped(format!("receive: {e}")),
-                Ok(Some(Ok(message))) => message,
-            };
-            deadline = Instant::now() + self.idle;
-            let now = now_ms();
-            let text = match &message {
-                Message::Text(text) => text.as_str(),
-                Message::Binary(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(text) => text,
-                    Err(_) => {
-                        status.message(now);
-                        status.decode_error("invalid_utf8", "a binary message that is not UTF-8");
-                        continue;
-                    }
-                },
-                Message::Close(_) => return SessionEnd::dropped(client::describe_close(&message)),
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-            };
-            status.message(now);
-            let document = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"));
-            if let Err(e) = &document {
-                status.decode_error("bad_json", e);
-                continue;
+            },
+        };
+        let document = match serde_json::from_str::<Value>(text) {
+            Ok(document) => document,
+            Err(e) => {
+                return Incoming::effects(Effects::error(
+                    "bad_json",
+                    format!("not valid JSON: {e}"),
+                ));
             }
-            if ingest(&self.sink, &self.mapping, vec![document])
-                .await
-                .is_err()
-            {
-                client::close(&mut ws).await;
-                return SessionEnd::Cancelled;
+        };
+        let mut effects = Effects::default();
+        match self.map(&document) {
+            Err(error) => effects.errors.push(("bad_document", error)),
+            Ok(items) => {
+                for item in items {
+                    match item {
+                        Mapped::Event(event) => effects.events.push(event),
+                        Mapped::Ignored(kind) => effects.ignored.push(kind),
+                        Mapped::Invalid(error) => effects.errors.push(("bad_item", error)),
+                    }
+                }
             }
         }
+        Incoming::effects(effects)
     }
 }
 

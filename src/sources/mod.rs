@@ -8,23 +8,28 @@
 //!
 //! | kind | module | how |
 //! |---|---|---|
-//! | `bilibili` | [`bilibili`] | Bilibili live, web protocol: WebSocket, 16-byte header packets, zlib/brotli bodies |
-//! | `bilibili_open` | [`bilibili_open`] | Bilibili open platform (开放平台): same packets, `LIVE_OPEN_PLATFORM_*` commands |
-//! | `douyin` | [`douyin`] | Douyin live, web protocol: protobuf `PushFrame`s, gzip `Response`s, acks |
+//! | `bilibili` | [`bilibili`] | Bilibili live, web protocol: WebSocket, 16-byte header packets, zlib/brotli bodies; key from `getDanmuInfo` |
+//! | `bilibili_open` | [`bilibili_open`] | Bilibili open platform (开放平台): same packets, `LIVE_OPEN_PLATFORM_*` commands; signed app start/heartbeat/end |
+//! | `douyin` | [`douyin`] | Douyin live, web protocol: protobuf `PushFrame`s, gzip `Response`s, acks; URL from a signer |
 //! | `douyin_open` | [`douyin_open`] | Douyin open platform push: a signed HTTP webhook we serve |
 //! | `json` | [`json_map`] | any bridge's JSON, mapped field by field with JSON pointers (webhook or WebSocket) |
 //!
-//! Shared behaviour lives here and in `client` (connect, jittered exponential backoff,
-//! heartbeats, idle timeouts) and [`health`]. Everything is bounded: WebSocket messages and
-//! webhook bodies at [`MAX_MESSAGE_BYTES`], decompressed bodies at [`MAX_DECOMPRESSED`],
-//! nesting, packets per message, backoff between [`BackoffConfig`] bounds.
+//! Shared behaviour lives here, in `client` (connect, jittered exponential backoff, the
+//! supervisor that reconnects), in `session` (the one read loop every WebSocket kind runs:
+//! handshake, heartbeats, idle timeout, acks, sequence gaps, delivery; and the timing keys they
+//! share), in [`http`] (the few HTTP calls: bounded, typed errors) and in [`health`] (status,
+//! gaps recorded in the room's store session). Everything is bounded: WebSocket messages,
+//! webhook bodies and HTTP answers at [`MAX_MESSAGE_BYTES`], decompressed bodies at
+//! [`MAX_DECOMPRESSED`], nesting, packets per message, backoff between [`BackoffConfig`]
+//! bounds.
 //!
 //! The web protocols are unofficial: they may change without notice, and using them must
 //! respect each platform's terms. The open-platform kinds are the supported path.
 //!
 //! Integration: [`Sources::start`] (after the rooms are open) spawns every configured source
 //! on the server's `TaskTracker`; [`Sources::router`] serves the webhook kinds;
-//! [`Sources::snapshot`] and [`Sources::encode_metrics`] publish health.
+//! [`Sources::snapshot`], [`Sources::room_snapshot`] (`GET /api/rooms/R/sources`) and
+//! [`Sources::encode_metrics`] publish health.
 
 pub mod bilibili;
 pub mod bilibili_open;
@@ -32,7 +37,9 @@ mod client;
 pub mod douyin;
 pub mod douyin_open;
 pub mod health;
+pub mod http;
 pub mod json_map;
+mod session;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,14 +54,15 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::RoomConfig;
 use crate::ingest::{
-    CommentEvent, Envelope, GiftEvent, IngestEvent, LikeEvent, MAX_TEXT_LEN, MAX_USER_LEN,
-    UserEvent,
+    CommentEvent, Envelope, GiftEvent, IngestEvent, LikeEvent, MAX_MEDAL_LEN, MAX_SUPER_CHAT_CNY,
+    MAX_SUPER_CHAT_S, MAX_TEXT_LEN, MAX_USER_LEN, Medal, SuperChat, UserEvent,
 };
 use crate::live::{CommandError, RoomHandle, Rooms, now_ms};
 use crate::metrics::{self, Metrics};
 
 pub use client::BackoffConfig;
 pub use health::{Gap, SourceSnapshot, SourceState, SourceStatus, SourceStatusHandle};
+pub use session::{Schedule, Timing, TimingDefaults};
 
 /// Largest WebSocket message or webhook body read from a platform, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -117,8 +125,8 @@ impl SourceConfig {
     /// `url`: the platform address we connect to, or the webhook path we listen on.
     pub fn url(&self) -> &str {
         match self {
-            SourceConfig::Bilibili(c) => &c.url,
-            SourceConfig::BilibiliOpen(c) => &c.url,
+            SourceConfig::Bilibili(c) => c.endpoint(),
+            SourceConfig::BilibiliOpen(c) => c.endpoint(),
             SourceConfig::Douyin(c) => &c.url,
             SourceConfig::DouyinOpen(c) => &c.url,
             SourceConfig::Json(c) => &c.url,
@@ -217,6 +225,16 @@ pub fn validate(rooms: &[RoomConfig]) -> Result<(), SourceError> {
             config.validate().map_err(fail)?;
             if !names.insert(name.clone()) {
                 return Err(fail("two sources of this room have this name".into()));
+            }
+            if let SourceConfig::Douyin(c) = config
+                && let Some((promotion, product)) = c
+                    .products
+                    .iter()
+                    .find(|(_, p)| !room.products.iter().any(|rp| &rp.id == *p))
+            {
+                return Err(fail(format!(
+                    "products: {promotion:?} maps to {product:?}, which is not in the room's catalog"
+                )));
             }
         }
         for config in &room.sources {
@@ -326,41 +344,44 @@ pub fn spawn(
     tracker: &TaskTracker,
 ) -> Result<SourceHandle, SourceError> {
     let name = config.name().unwrap_or(config.kind()).to_owned();
-    config.validate().map_err(|problem| SourceError::Config {
+    let fail = |problem: String| SourceError::Config {
         room: room.id.to_string(),
         source_name: name.clone(),
         problem,
-    })?;
-    let status = Arc::new(SourceStatus::new(
-        room.id.clone(),
-        name,
-        config.kind(),
-        config.url(),
-    ));
+    };
+    config.validate().map_err(fail)?;
+    let status = Arc::new(
+        SourceStatus::new(room.id.clone(), name.clone(), config.kind(), config.url())
+            .recording_to(room.store.clone()),
+    );
     let sink = Sink {
-        room,
+        room: room.clone(),
         metrics: rooms.metrics().clone(),
         status: status.clone(),
+        follow_pitching: matches!(&config, SourceConfig::Douyin(c) if c.follow_pitching),
     };
     let webhook = match config {
-        SourceConfig::Bilibili(c) => {
-            let backoff = c.backoff();
-            let session = bilibili::session(&c, sink);
-            tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-            None
-        }
-        SourceConfig::BilibiliOpen(c) => {
-            let backoff = c.backoff();
-            let session = bilibili_open::session(&c, sink);
-            tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-            None
-        }
-        SourceConfig::Douyin(c) => {
-            let backoff = c.backoff();
-            let session = douyin::session(&c, sink);
-            tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-            None
-        }
+        SourceConfig::Bilibili(c) => connect_source(
+            bilibili::session(&c, sink).map_err(fail)?,
+            c.backoff(),
+            &status,
+            cancel,
+            tracker,
+        ),
+        SourceConfig::BilibiliOpen(c) => connect_source(
+            bilibili_open::session(&c, sink).map_err(fail)?,
+            c.backoff(),
+            &status,
+            cancel,
+            tracker,
+        ),
+        SourceConfig::Douyin(c) => connect_source(
+            douyin::session(&c, sink).map_err(fail)?,
+            c.backoff(),
+            &status,
+            cancel,
+            tracker,
+        ),
         SourceConfig::DouyinOpen(c) => {
             status.listening();
             Some(Webhook::DouyinOpen(Arc::new(douyin_open::Target::new(
@@ -368,12 +389,7 @@ pub fn spawn(
             ))))
         }
         SourceConfig::Json(c) => {
-            let mapping =
-                json_map::JsonMapping::new(&c).map_err(|problem| SourceError::Config {
-                    room: sink.room.id.to_string(),
-                    source_name: status.name().to_owned(),
-                    problem,
-                })?;
+            let mapping = json_map::JsonMapping::new(&c).map_err(fail)?;
             if c.is_webhook() {
                 status.listening();
                 Some(Webhook::Json(Arc::new(json_map::WebhookTarget::new(
@@ -381,13 +397,29 @@ pub fn spawn(
                 ))))
             } else {
                 let backoff = c.backoff();
-                let session = json_map::session(&c, mapping, sink);
-                tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
-                None
+                connect_source(
+                    json_map::session(&c, mapping, sink),
+                    backoff,
+                    &status,
+                    cancel,
+                    tracker,
+                )
             }
         }
     };
     Ok(SourceHandle { status, webhook })
+}
+
+/// Runs a connecting source's sessions on `tracker` until `cancel` (it has no webhook).
+fn connect_source<S: client::Session>(
+    session: S,
+    backoff: BackoffConfig,
+    status: &Arc<SourceStatus>,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> Option<Webhook> {
+    tracker.spawn(client::supervise(session, status.clone(), backoff, cancel));
+    None
 }
 
 /// Routes for every webhook source among `handles` (POST on each path), each body at most
@@ -505,6 +537,33 @@ pub struct Effects {
     pub ignored: Vec<String>,
     /// Messages that could not be decoded: (kind, detail).
     pub errors: Vec<(&'static str, String)>,
+    /// The platform says which product the streamer explains now (or that it stopped).
+    pub pitching: Option<PitchingHint>,
+    /// The platform's shelf (购物车) changed.
+    pub shelf: Option<Shelf>,
+}
+
+/// The product a platform says the streamer explains (讲解中): a source-side hint for the
+/// console (and, with `follow_pitching`, for the room's pitched product).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PitchingHint {
+    /// The platform's product (promotion) id; `None`: the explanation ended.
+    pub promotion: Option<String>,
+    /// The catalog product it maps to (the source's `products` table), when it does.
+    pub product: Option<String>,
+    /// When the platform said so (ms), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// What the platform said about its shelf.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Shelf {
+    /// Products on the shelf.
+    pub total: Option<u64>,
+    /// The note the platform shows with the change.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 impl Effects {
@@ -516,6 +575,8 @@ impl Effects {
         self.shares += other.shares;
         self.ignored.extend(other.ignored);
         self.errors.extend(other.errors);
+        self.pitching = other.pitching.or(self.pitching.take());
+        self.shelf = other.shelf.or(self.shelf.take());
     }
 
     pub(crate) fn event(event: IngestEvent) -> Effects {
@@ -546,6 +607,8 @@ pub(crate) struct Sink {
     room: Arc<RoomHandle>,
     metrics: Arc<Metrics>,
     status: Arc<SourceStatus>,
+    /// Set the room's pitched product to the one the platform says is explained.
+    follow_pitching: bool,
 }
 
 /// What the room made of a delivery.
@@ -569,7 +632,29 @@ impl Sink {
         now: i64,
     ) -> Result<Delivered, CommandError> {
         self.status.apply(&effects, now);
+        if let Some(product) = effects.pitching.as_ref().and_then(|h| h.product.as_ref()) {
+            self.follow(product).await?;
+        }
         self.deliver(effects.events).await
+    }
+
+    /// With `follow_pitching`, makes `product` the room's pitched product (as the console's
+    /// `set_pitching` does, recorded the same way), unless it already is.
+    async fn follow(&self, product: &str) -> Result<(), CommandError> {
+        if !self.follow_pitching || self.room.pitching().as_deref() == Some(product) {
+            return Ok(());
+        }
+        let command = crate::wire::Command::SetPitching {
+            product: Some(product.to_owned()),
+        };
+        match self.room.command(command).await {
+            Ok(()) => Ok(()),
+            Err(CommandError::Closed) => Err(CommandError::Closed),
+            Err(e) => {
+                self.status.decode_error("follow_pitching", &e.to_string());
+                Ok(())
+            }
+        }
     }
 
     /// Sets room and time, validates, then hands the batch to [`RoomHandle::ingest`] (dedupe,
@@ -690,11 +775,44 @@ pub(crate) fn envelope(
         ts,
         user,
         name: name.filter(|n| !n.is_empty()),
+        medal: None,
     }
 }
 
 pub(crate) fn comment(env: Envelope, text: String) -> IngestEvent {
-    IngestEvent::Comment(CommentEvent { env, text })
+    IngestEvent::Comment(CommentEvent::new(env, text))
+}
+
+/// A paid comment (醒目留言): `price` in yuan, pinned for `duration_s` when the platform says.
+pub(crate) fn super_chat(
+    env: Envelope,
+    text: String,
+    price: f64,
+    duration_s: Option<u64>,
+) -> IngestEvent {
+    IngestEvent::Comment(CommentEvent {
+        env,
+        text,
+        super_chat: Some(SuperChat {
+            price_cny: if price.is_finite() {
+                price.clamp(0.0, MAX_SUPER_CHAT_CNY)
+            } else {
+                0.0
+            },
+            duration_s: duration_s
+                .filter(|d| *d > 0)
+                .map(|d| d.min(u64::from(MAX_SUPER_CHAT_S)) as u32),
+        }),
+    })
+}
+
+/// A fan medal from a platform's fields; `None` without a name.
+pub(crate) fn medal(name: Option<&str>, level: Option<u64>) -> Option<Medal> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty())?;
+    Some(Medal {
+        name: health::clip_to(name, MAX_MEDAL_LEN).to_owned(),
+        level: level.unwrap_or(0).min(u64::from(u32::MAX)) as u32,
+    })
 }
 
 pub(crate) fn gift(env: Envelope, gift: String, count: u32, value: f64) -> IngestEvent {
@@ -809,19 +927,6 @@ pub(crate) fn check_webhook_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a heartbeat period and the idle timeout that must be longer than it (seconds).
-pub(crate) fn check_timing(heartbeat_s: u64, idle_timeout_s: u64) -> Result<(), String> {
-    if !(1..=300).contains(&heartbeat_s) {
-        return Err(format!("heartbeat_s = {heartbeat_s}: must be 1 to 300"));
-    }
-    if idle_timeout_s <= heartbeat_s || idle_timeout_s > 3_600 {
-        return Err(format!(
-            "idle_timeout_s = {idle_timeout_s}: must be longer than heartbeat_s and at most 3600"
-        ));
-    }
-    Ok(())
-}
-
 /// A viewer id with its platform's prefix, so ids of two platforms never meet; `None` for the
 /// platforms' "no id" values.
 pub(crate) fn viewer(prefix: &str, id: &str) -> Option<String> {
@@ -910,6 +1015,47 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn timing_keys_keep_their_names_on_every_connecting_kind() {
+        let timing =
+            "heartbeat_s = 7\nidle_timeout_s = 21\nbackoff_min_ms = 50\nbackoff_max_ms = 500";
+        for (kind, extra) in [
+            ("bilibili", "url = 'ws://h/sub'\nroom_id = 1"),
+            ("bilibili_open", "url = 'ws://h/sub'\nauth_body = '{}'"),
+            ("douyin", "url = 'ws://h/push'"),
+            ("json", "url = 'ws://h/relay'\ndefault_type = 'comment'"),
+        ] {
+            let rooms = room(&format!(
+                "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='{kind}'\n{extra}\n{timing}"
+            ));
+            validate(&rooms).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            let timing = match &rooms[0].sources[0] {
+                SourceConfig::Bilibili(c) => c.timing,
+                SourceConfig::BilibiliOpen(c) => c.timing,
+                SourceConfig::Douyin(c) => c.timing,
+                SourceConfig::Json(c) => c.timing,
+                SourceConfig::DouyinOpen(_) => unreachable!(),
+            };
+            let schedule = timing.schedule(TimingDefaults {
+                heartbeat_s: 1,
+                idle_timeout_s: 2,
+            });
+            assert_eq!(
+                schedule.heartbeat,
+                std::time::Duration::from_secs(7),
+                "{kind}"
+            );
+            assert_eq!(schedule.idle, std::time::Duration::from_secs(21), "{kind}");
+            assert_eq!(schedule.backoff, BackoffConfig::from_ms(50, 500), "{kind}");
+            // A typo next to the flattened keys is still refused, by name.
+            let err = crate::config::Config::from_toml(&format!(
+                "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='{kind}'\n{extra}\nheartbeat = 7"
+            ))
+            .unwrap_err();
+            assert!(err.to_string().contains("heartbeat"), "{kind}: {err}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! deployment (`<data_dir>/livecue.db`).
 //!
 //! What it takes: [`Record`]s from the live loop (analyzed comments with pseudonymous viewers
-//! and masked text, gifts/likes/enters/follows/orders, cues, cue state changes, console
-//! actions, session ends). What it hands on: a [`Reader`] for [`crate::report`].
+//! and masked text, fan medals and super-chat prices, gifts/likes/enters/follows/orders, cues,
+//! cue state changes, console actions, session ends) and from the platform sources (gaps
+//! where messages may be missing). What it hands on: a [`Reader`] for [`crate::report`].
 //!
 //! How: one writer thread (rusqlite is blocking) owns the only write connection and is fed by
 //! a bounded channel of [`QUEUE`] batches. It takes everything queued (up to [`GROUP_ROWS`]
@@ -44,11 +45,11 @@ use crate::config::Product;
 
 pub use pseudonym::{PSEUDONYM_HEX, Pseudonym, Pseudonymizer, SECRET_FILE, SECRET_LEN};
 pub use read::{
-    ActionRow, CommentView, CueRow, EventView, MinuteRow, Reader, SessionRow, TableCounts,
+    ActionRow, CommentView, CueRow, EventView, GapRow, MinuteRow, Reader, SessionRow, TableCounts,
 };
 pub use record::{
-    ActionRecord, CommentRecord, CueRecord, EventKind, EventRecord, INTENTS, Record, cue_state_str,
-    intent_bit, intent_labels,
+    ActionRecord, CommentRecord, CueRecord, EventKind, EventRecord, GapRecord, INTENTS, Record,
+    cue_state_str, intent_bit, intent_labels,
 };
 pub use schema::VERSION as SCHEMA_VERSION;
 

@@ -78,6 +78,25 @@ pub struct CommentView<'a> {
     pub question: bool,
     pub key: Option<&'a str>,
     pub complaint: Option<&'a str>,
+    /// The fan medal's (masked) name and level, when the viewer wore one.
+    pub medal: Option<&'a str>,
+    pub medal_level: Option<u32>,
+    /// A paid comment's price in yuan.
+    pub super_chat: Option<f64>,
+}
+
+/// A stretch in which a platform source may have lost messages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GapRow {
+    pub source: String,
+    pub kind: String,
+    pub from: i64,
+    pub to: i64,
+    /// `disconnected`, `sequence` or `never_connected`.
+    pub reason: String,
+    /// For `sequence`: numbered messages skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<u64>,
 }
 
 /// A gift, like, enter, follow or order, borrowed from the row being read.
@@ -310,6 +329,25 @@ impl Reader {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Where the session's platform sources may have lost messages, in time order.
+    pub fn gaps(&self, s: &SessionRow) -> Result<Vec<GapRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, kind, from_at, to_at, reason, missing FROM source_gaps
+             WHERE session = ?1 ORDER BY from_at, rowid",
+        )?;
+        let rows = stmt.query_map([s.key], |r| {
+            Ok(GapRow {
+                source: r.get(0)?,
+                kind: r.get(1)?,
+                from: r.get(2)?,
+                to: r.get(3)?,
+                reason: r.get(4)?,
+                missing: r.get::<_, Option<i64>>(5)?.map(|n| n.max(0) as u64),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Calls `f` for every comment of the session in arrival order.
     pub fn for_each_comment(
         &self,
@@ -318,7 +356,8 @@ impl Reader {
     ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT at, ts, viewer, text, product, named, intents, sentiment, label, question,
-             qkey, complaint FROM comments WHERE session = ?1 ORDER BY at, rowid",
+             qkey, complaint, medal, medal_level, super_chat
+             FROM comments WHERE session = ?1 ORDER BY at, rowid",
         )?;
         let mut rows = stmt.query([s.key])?;
         while let Some(r) = rows.next()? {
@@ -335,6 +374,11 @@ impl Reader {
                 question: r.get(9)?,
                 key: r.get_ref(10)?.as_str_or_null()?,
                 complaint: r.get_ref(11)?.as_str_or_null()?,
+                medal: r.get_ref(12)?.as_str_or_null()?,
+                medal_level: r
+                    .get::<_, Option<i64>>(13)?
+                    .map(|l| l.clamp(0, i64::from(u32::MAX)) as u32),
+                super_chat: r.get(14)?,
             };
             f(&view);
         }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::Pseudonym;
 use crate::analyze::{Analysis, Analyzer, Intent, Label};
-use crate::ingest::{CommentEvent, IngestEvent};
+use crate::ingest::{CommentEvent, IngestEvent, Medal};
 use crate::room::hot::HotWords;
 use crate::suggest::{Cue, CueState};
 use crate::wire::Command;
@@ -77,6 +77,8 @@ pub enum Record {
         session: Arc<str>,
         at: i64,
     },
+    /// A platform source may have lost messages in this stretch.
+    SourceGap(GapRecord),
 }
 
 impl Record {
@@ -88,6 +90,7 @@ impl Record {
             Record::CueState { session, .. } => session,
             Record::Action(a) => &a.session,
             Record::SessionEnd { session, .. } => session,
+            Record::SourceGap(g) => &g.session,
         }
     }
 
@@ -100,6 +103,7 @@ impl Record {
             Record::CueState { at, .. } => *at,
             Record::Action(a) => a.at,
             Record::SessionEnd { at, .. } => *at,
+            Record::SourceGap(g) => g.to,
         }
     }
 
@@ -155,6 +159,10 @@ pub struct CommentRecord {
     pub complaint: Option<&'static str>,
     /// Words counted into the session's hot words (not stored per comment).
     pub words: Vec<String>,
+    /// The fan medal the viewer wore (its name is masked again when written).
+    pub medal: Option<Medal>,
+    /// A paid comment's price in yuan.
+    pub super_chat: Option<f64>,
 }
 
 impl CommentRecord {
@@ -213,8 +221,27 @@ impl CommentRecord {
                 .contains(Intent::Complaint)
                 .then(|| analyzer.complaint_topic(analysis)),
             words,
+            medal: event.env.medal.clone(),
+            super_chat: event.super_chat.as_ref().map(|p| p.price_cny),
         }
     }
+}
+
+/// A stretch in which a platform source may have lost messages (see
+/// [`crate::sources::Gap`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapRecord {
+    pub session: Arc<str>,
+    /// The source's name in its room.
+    pub source: String,
+    /// Its kind (`bilibili`, `douyin` …).
+    pub kind: &'static str,
+    pub from: i64,
+    pub to: i64,
+    /// `disconnected`, `sequence` or `never_connected`.
+    pub reason: &'static str,
+    /// For `sequence`: how many numbered messages were skipped.
+    pub missing: Option<u64>,
 }
 
 /// Kinds of [`EventRecord`].

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -123,6 +123,24 @@ CREATE TABLE words (
     PRIMARY KEY (session, word)
 ) WITHOUT ROWID;
 "#,
+    // 1 → 2: fan medals and super chats on comments; where a platform source may have lost
+    // messages. Adding nullable columns rewrites nothing: old rows read as NULL.
+    r#"
+ALTER TABLE comments ADD COLUMN medal TEXT;           -- fan medal name (masked), NULL without one
+ALTER TABLE comments ADD COLUMN medal_level INTEGER;  -- its level
+ALTER TABLE comments ADD COLUMN super_chat REAL;      -- paid comment: its price in yuan; NULL otherwise
+
+CREATE TABLE source_gaps (
+    session    INTEGER NOT NULL,
+    source     TEXT NOT NULL,               -- the source's name in its room
+    kind       TEXT NOT NULL,               -- bilibili | bilibili_open | douyin | json ...
+    from_at    INTEGER NOT NULL,            -- the last message before the gap (ms)
+    to_at      INTEGER NOT NULL,            -- back, or the next numbered message, or the stop
+    reason     TEXT NOT NULL,               -- disconnected | sequence | never_connected
+    missing    INTEGER                      -- sequence: numbered messages skipped
+);
+CREATE INDEX source_gaps_by_time ON source_gaps(session, from_at);
+"#,
 ];
 
 /// The database's schema version.
@@ -169,10 +187,35 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 7);
+        assert_eq!(tables, 8);
         conn.pragma_update(None, "user_version", VERSION + 1)
             .unwrap();
         assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));
         assert_eq!(MIGRATIONS.len() as i64, VERSION);
+    }
+
+    #[test]
+    fn a_version_1_database_keeps_its_rows_through_version_2() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sessions (id, room, started_at, last_at) VALUES ('r1-x', 'r1', 1, 2);
+             INSERT INTO comments (session, at, ts, text, named, intents, sentiment, label, question)
+             VALUES (1, 5, 5, '好看', 0, 0, 0.5, 1, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        let (text, medal, paid): (String, Option<String>, Option<f64>) = conn
+            .query_row("SELECT text, medal, super_chat FROM comments", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((text.as_str(), medal, paid), ("好看", None, None));
+        let gaps: i64 = conn
+            .query_row("SELECT count(*) FROM source_gaps", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(gaps, 0);
     }
 }

@@ -432,7 +432,7 @@ impl Writer {
                         .transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let comments = tx.execute("DELETE FROM comments WHERE session = ?1", [key])?;
                     let events = tx.execute("DELETE FROM events WHERE session = ?1", [key])?;
-                    for table in ["cues", "actions", "minutes", "words"] {
+                    for table in ["cues", "actions", "minutes", "words", "source_gaps"] {
                         tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), [key])?;
                     }
                     tx.execute("DELETE FROM sessions WHERE key = ?1", [key])?;
@@ -528,11 +528,17 @@ fn write_record(
         Record::Comment(c) => {
             let masked = crate::privacy::mask(&c.text).0;
             let text: Option<&str> = keep_text.then_some(&*masked);
+            let medal = c
+                .medal
+                .as_ref()
+                .map(|m| crate::privacy::mask(&m.name).0.into_owned());
             let n = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO comments (session, at, ts, source_id, viewer, text,
-                     product, named, intents, sentiment, label, question, qkey, complaint)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     product, named, intents, sentiment, label, question, qkey, complaint,
+                     medal, medal_level, super_chat)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                     ?15, ?16, ?17)",
                 )?
                 .execute(params![
                     session,
@@ -549,6 +555,9 @@ fn write_record(
                     c.question,
                     c.key,
                     c.complaint,
+                    medal,
+                    c.medal.as_ref().map(|m| i64::from(m.level)),
+                    c.super_chat,
                 ])?;
             if n == 0 {
                 return Ok(false);
@@ -639,6 +648,22 @@ fn write_record(
         }
         Record::Action(a) => {
             insert_action(tx, session, a.at, &a.kind, a.target.as_deref(), &a.command)?;
+            Ok(true)
+        }
+        Record::SourceGap(g) => {
+            tx.prepare_cached(
+                "INSERT INTO source_gaps (session, source, kind, from_at, to_at, reason, missing)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                session,
+                g.source,
+                g.kind,
+                g.from,
+                g.to,
+                g.reason,
+                g.missing.map(|n| n.min(i64::MAX as u64) as i64),
+            ])?;
             Ok(true)
         }
         Record::SessionEnd { at, .. } => {

@@ -234,6 +234,32 @@ try {
     check(dialogs === 0, "no alert dialog opened");
   });
 
+  await step("a super chat is pinned above the feed, as text, with its medal; the sources panel answers", async () => {
+    const text = `<b>主播</b>看看我 ${RUN}`;
+    await ingest([
+      {
+        type: "comment",
+        id: `bt-${RUN}-sc`,
+        user: `bt-${RUN}-sc`,
+        text,
+        medal: { name: "粉丝牌", level: 21 },
+        super_chat: { price_cny: 30, duration_s: 600 },
+      },
+    ]);
+    const item = consoleA.locator("#paid .paid-item", { hasText: RUN }).first();
+    await item.waitFor();
+    check((await item.locator(".sc-price").textContent()) === "¥30", "the price is shown");
+    check((await item.locator(".c-medal").textContent()) === "粉丝牌 21", "the medal is shown");
+    check((await item.locator(".c-text").textContent()).includes("<b>主播</b>"), "markup stays text");
+    check((await consoleA.locator("#paid b").count()) === 0, "no element was created from it");
+    // A console that connects later gets it from the snapshot.
+    await consoleB.reload();
+    await live(consoleB);
+    await consoleB.locator("#paid .paid-item", { hasText: RUN }).first().waitFor();
+    // The demo room has no platform sources: the panel says so (from GET /api/rooms/R/sources).
+    await consoleA.locator("#sources li.empty", { hasText: "没有配置平台来源" }).waitFor();
+  });
+
   await step("ack on console A reaches console B, the overlay and the question cluster", async () => {
     await consoleA.locator(`#cues li[data-key="${cueId}"] [data-action=ack_cue]`).click();
     await consoleB.locator('#cue-filter [data-filter="all"]').click();

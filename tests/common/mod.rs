@@ -1,9 +1,10 @@
-//! Shared by the hardening tests (issue 10): the real server in-process on 127.0.0.1:0, a
-//! raw HTTP/1.1 client, WebSocket helpers. Every wait is bounded.
+//! What several integration tests share: the real server in-process on 127.0.0.1:0, a raw
+//! HTTP/1.1 client and WebSocket helpers (the hardening tests), a temporary directory and a
+//! small runtime (the store, report and sources tests). Every wait is bounded.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -293,4 +294,44 @@ pub fn rss_kib() -> u64 {
                 .and_then(|n| n.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// A fresh directory under the system's temp dir, removed when dropped (kept with
+/// `LIVECUE_KEEP_TEST_DIRS=1`, e.g. to try `livecue report` on a test's store).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "livecue-test-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("LIVECUE_KEEP_TEST_DIRS").is_some() {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A current-thread runtime for tests that drive the store from plain `#[test]`s.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
