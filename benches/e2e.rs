@@ -147,17 +147,7 @@ fn startup(o: &Options) -> Result<Value> {
 fn rooms(o: &Options) -> Result<Value> {
     let (per_room, secs) = if o.smoke { (50, 2) } else { (500, 30) };
     let server = Server::start(Some(&rooms_config(ROOMS, false)))?;
-    let cpu = server.cpu_seconds();
-    let wall = Instant::now();
-    let sim = simulate(
-        &server,
-        &room_ids(ROOMS),
-        per_room * ROOMS as u32,
-        secs,
-        10,
-        10,
-    )?;
-    let cores = (server.cpu_seconds() - cpu) / wall.elapsed().as_secs_f64();
+    let (sim, cores) = load_rooms(&server, per_room, secs)?;
     let result = json!({
         "rooms": ROOMS,
         "target_rate": per_room * ROOMS as u32,
@@ -311,17 +301,7 @@ fn fanout(o: &Options) -> Result<Value> {
         base_rss as f64 / 1024.0,
         idle_rss as f64 / 1024.0
     );
-    let cpu = server.cpu_seconds();
-    let wall = Instant::now();
-    let sim = simulate(
-        &server,
-        &room_ids(ROOMS),
-        per_room * ROOMS as u32,
-        secs,
-        10,
-        10,
-    )?;
-    let cores = (server.cpu_seconds() - cpu) / wall.elapsed().as_secs_f64();
+    let (sim, cores) = load_rooms(&server, per_room, secs)?;
     // Let the last messages arrive, then stop the clients.
     std::thread::sleep(Duration::from_secs(1));
     let _ = tx.send(true);
@@ -761,6 +741,17 @@ fn simulate(
     batch: u32,
 ) -> Result<Value> {
     SimProcess::spawn(server, rooms, rate, secs, connections, batch)?.finish()
+}
+
+/// `per_room` comments a second into each of the [`ROOMS`] rooms for `secs`: the load
+/// generator's summary and the cores the server used meanwhile.
+fn load_rooms(server: &Server, per_room: u32, secs: u64) -> Result<(Value, f64)> {
+    let cpu = server.cpu_seconds();
+    let wall = Instant::now();
+    let rate = per_room * ROOMS as u32;
+    let sim = simulate(server, &room_ids(ROOMS), rate, secs, 10, 10)?;
+    let cores = (server.cpu_seconds() - cpu) / wall.elapsed().as_secs_f64();
+    Ok((sim, cores))
 }
 
 fn sim_ok(sim: &Value) -> bool {

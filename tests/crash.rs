@@ -4,10 +4,12 @@
 //! the database is opened directly: every acknowledged event is there exactly once and
 //! `PRAGMA integrity_check` is ok. Loops are bounded in count and time; loopback only.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +18,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
+
+use common::temp_dir;
 
 const CONFIG: &str = r#"
 [limits]
@@ -31,15 +35,6 @@ name = "白鸭绒羽绒服"
 aliases = ["羽绒服"]
 price = 399.0
 "#;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("livecue-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Starts the binary on port 0; returns it and its address (read from stderr).
 fn serve(dir: &Path, ignore_sigxfsz: bool) -> (Child, String) {

@@ -1,8 +1,10 @@
 //! Nothing acknowledged is lost: the real `livecue serve` binary with a data directory,
 //! events over the wire, SIGKILL, restart, resend. Bounded waits, loopback only.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
+
+use common::temp_dir;
 
 const CONFIG: &str = r#"
 [[rooms]]
@@ -22,22 +26,6 @@ name = "白鸭绒羽绒服"
 aliases = ["羽绒服"]
 price = 399.0
 "#;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "livecue-{name}-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
 
 /// Starts the binary on port 0 and returns it with its address (read from stderr).
 fn serve(dir: &Path) -> (Child, String) {
