@@ -238,19 +238,9 @@ async fn a_16_mib_frame_and_a_1_mb_comment_close_with_1009() {
     let writer = tokio::spawn(async move {
         let _ = sink.send(raw(OpCode::Data(Data::Text), huge, true)).await;
     });
-    let close = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(m) = stream.next().await {
-            match m {
-                Ok(Message::Close(frame)) => return frame,
-                Ok(_) => continue,
-                Err(_) => return None,
-            }
-        }
-        None
-    })
-    .await
-    .expect("the server answers a 16 MiB frame in time");
-    let frame = close.expect("a close frame before the connection ends");
+    let frame = close_frame(&mut stream, 20)
+        .await
+        .expect("a close frame before the connection ends");
     assert_eq!(frame.code, CloseCode::Size, "{frame:?}");
     assert!(frame.reason.contains("too big"), "{}", frame.reason);
     writer.abort();
@@ -383,19 +373,7 @@ async fn a_ping_flood_is_closed_with_a_reason() {
         }
         20_000
     });
-    let frame = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(m) = stream.next().await {
-            match m {
-                Ok(Message::Close(frame)) => return frame,
-                Ok(_) => continue,
-                Err(_) => return None,
-            }
-        }
-        None
-    })
-    .await
-    .expect("closed in time")
-    .expect("a close frame");
+    let frame = close_frame(&mut stream, 20).await.expect("a close frame");
     assert_eq!(frame.code, CloseCode::Policy);
     assert!(frame.reason.contains("rate limit"), "{}", frame.reason);
     let sent = tokio::time::timeout(Duration::from_secs(10), writer).await;

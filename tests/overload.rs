@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, close_frame, next_json, rss_kib, send, until};
+use common::{Server, next_json, rss_kib, send, until};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -341,6 +341,5 @@ async fn a_console_that_stops_reading_is_cut_off_without_memory_growth() {
     let mut fresh = server.ws("/ws/room/r1?role=overlay").await;
     assert_eq!(next_json(&mut fresh, 10).await["type"], "snapshot");
     let _ = until(&mut watcher, 10, |m| m["type"] == "stats").await;
-    let _ = close_frame;
     server.stop().await;
 }

@@ -270,8 +270,11 @@ pub async fn send(ws: &mut Ws, text: impl Into<String>) -> Value {
 }
 
 /// Reads (skipping everything else) until the server's close frame, within `secs`. `None`
-/// when the connection ended without one.
-pub async fn close_frame(ws: &mut Ws, secs: u64) -> Option<CloseFrame> {
+/// when the connection ended without one. Takes a whole socket or its read half.
+pub async fn close_frame<S>(ws: &mut S, secs: u64) -> Option<CloseFrame>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
