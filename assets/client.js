@@ -111,6 +111,8 @@ export class RoomClient {
     this.cues = new Map();
     this.stats = null;
     this.comments = [];
+    /** The closed loop's variant table (`variants` messages and the snapshot). */
+    this.variants = { variants: [], verdicts: [], pending: 0 };
     this.commentCounter = 0;
     this.clockOffset = 0;
     this.lastMessage = 0;
@@ -305,6 +307,14 @@ export class RoomClient {
         }
         this.mark("questions");
         break;
+      case "variants":
+        this.variants = { variants: m.variants, verdicts: m.verdicts, pending: m.pending };
+        this.mark("variants");
+        break;
+      case "forgotten":
+        this.comments = this.comments.filter((c) => c.viewer_id !== m.viewer);
+        this.mark("comments");
+        break;
       default:
         break;
     }
@@ -322,10 +332,11 @@ export class RoomClient {
     this.clockOffset = m.stats.now - Date.now();
     this.comments = [];
     this.pushComments(m.comments);
+    this.variants = m.variants || { variants: [], verdicts: [], pending: 0 };
     this.everConnected = true;
     this.attempts = 0;
     this.setStatus("live");
-    for (const k of ["room", "catalog", "pitching", "queue", "cues", "stats", "comments", "questions", "snapshot"]) {
+    for (const k of ["room", "catalog", "pitching", "queue", "cues", "stats", "comments", "questions", "snapshot", "variants"]) {
       this.mark(k);
     }
   }

@@ -157,6 +157,7 @@ function commandName(type) {
       mark_answered: "标记已答",
       set_faq: "保存回答",
       set_points: "保存卖点",
+      forget: "遗忘观众",
     }[type] || type
   );
 }
@@ -185,6 +186,8 @@ function render(dirty) {
   if (dirty.has("cues") || dirty.has("tick") || dirty.has("catalog") || dirty.has("pitching")) renderCues();
   if (dirty.has("pitching") || dirty.has("catalog") || dirty.has("room")) renderReplies();
   if (dirty.has("comments")) renderFeed();
+  if (dirty.has("stats")) renderMix();
+  if (dirty.has("variants")) renderVariants();
   if (dirty.has("comments") || dirty.has("tick")) renderPaid();
   if (dirty.has("catalog") || dirty.has("room") || dirty.has("pitching") || dirty.has("library")) renderLibrary();
 }
@@ -799,8 +802,127 @@ function renderFeed() {
         (c.intents || [])
           .filter((i) => i !== "chatter")
           .map((i) => h("span", { className: `c-intent i-${i}` }, intentName(i))),
+        c.viewer_id
+          ? h(
+              "button",
+              {
+                className: "c-who",
+                title: `观众 ${c.viewer} 的画像和标签`,
+                on: { click: () => showViewer(c) },
+              },
+              "画像",
+            )
+          : null,
+        c.viewer_id
+          ? h(
+              "button",
+              {
+                className: "c-forget",
+                title: `遗忘观众 ${c.viewer}: 删除其画像和已存的弹幕`,
+                on: { click: (e) => forgetViewer(c, e.currentTarget) },
+              },
+              "遗忘",
+            )
+          : null,
       ),
     () => {},
+  );
+}
+
+/** A viewer's tags (static, dynamic, derived) and RFM scores, from the room, as a toast. */
+async function showViewer(c) {
+  try {
+    const headers = params.token ? { Authorization: `Bearer ${params.token}` } : {};
+    const url = `/api/rooms/${encodeURIComponent(params.room)}/viewers/${encodeURIComponent(c.viewer_id)}`;
+    const res = await fetch(url, { headers });
+    const reply = await res.json();
+    if (!res.ok) throw new Error(reply.message || `HTTP ${res.status}`);
+    const t = reply.tags || {};
+    const tags = [...(t.derived || []), ...(t.static || []), ...(t.dynamic || [])];
+    const [r, f, m] = reply.rfm || [];
+    toast(
+      `${c.viewer}: ${tags.length ? tags.join(" · ") : "暂无标签"} · ${reply.profile.comments} 条弹幕 · RFM ${r}/${f}/${m}`,
+      "ok",
+    );
+  } catch (e) {
+    toast(`读取画像失败: ${e.message}`, "error");
+  }
+}
+
+/**
+ * A viewer asked to be forgotten: their profile and stored comments go, everywhere. The first
+ * click arms the button (确认?) for a few seconds, the second sends: no dialog (OBS docks and
+ * some kiosks block them).
+ */
+function forgetViewer(c, button) {
+  if (!button.classList.contains("armed")) {
+    button.classList.add("armed");
+    button.textContent = "确认遗忘?";
+    setTimeout(() => {
+      button.classList.remove("armed");
+      button.textContent = "遗忘";
+    }, 4000);
+    return;
+  }
+  act({ type: "forget", viewer: c.viewer_id }, `已遗忘 ${c.viewer}: 画像和已存弹幕已删除`);
+}
+
+// ---------- audience mix and the script-variant experiments
+
+function renderMix() {
+  const mix = client.stats && client.stats.audience;
+  if (!mix) return;
+  setText($("audience-note"), `最近活跃 ${mix.active} 人`);
+  keyed(
+    $("mix"),
+    mix.shares || [],
+    (s) => s.segment,
+    (s) =>
+      h(
+        "li",
+        { className: "mix-row" },
+        h("span", { className: "mix-name" }, s.segment),
+        h("span", { className: "mix-bar" }, h("span", { className: "mix-fill" })),
+        h("span", { className: "mix-pct" }),
+      ),
+    (el, s) => {
+      const pct = Math.round((s.share || 0) * 100);
+      el.querySelector(".mix-fill").style.width = `${pct}%`;
+      setText(el.querySelector(".mix-pct"), `${pct}% · ${s.viewers}`);
+    },
+  );
+}
+
+function renderVariants() {
+  const v = client.variants || { variants: [], verdicts: [], pending: 0 };
+  keyed(
+    $("verdicts"),
+    v.verdicts || [],
+    (t) => t,
+    (t) => h("li", null, t),
+    () => {},
+  );
+  const rows = v.variants || [];
+  keyed(
+    $("variants").querySelector("tbody"),
+    rows,
+    (r) => `${r.slot}|${r.context}|${r.variant}`,
+    () => h("tr", null, h("td"), h("td"), h("td"), h("td", { className: "n" }), h("td", { className: "n" }), h("td")),
+    (el, r) => {
+      const cells = el.children;
+      setText(cells[0], r.slot);
+      setText(cells[1], r.context);
+      setText(cells[2], r.variant);
+      setText(cells[3], r.exposures);
+      setText(cells[4], r.mean_reward === null || r.mean_reward === undefined ? "—" : r.mean_reward.toFixed(2));
+      setText(cells[5], `${r.interval[0].toFixed(2)}–${r.interval[1].toFixed(2)}`);
+    },
+  );
+  setText(
+    $("variants-note"),
+    rows.length
+      ? `回报 0.5 = 无变化; 区间 95%. 等待结果: ${v.pending} 次`
+      : `还没有结果: 带版本的卖点提示被采纳或展示后 2 分钟出结果${v.pending ? ` (等待中 ${v.pending} 次)` : ""}`,
   );
 }
 

@@ -149,6 +149,10 @@ pub struct RoomConfig {
     pub rules: Rules,
     /// The room's platform sources (`[[rooms.sources]]`, see `crate::sources`).
     pub sources: Vec<crate::sources::SourceConfig>,
+    /// Viewer profiles and audience segments (`[rooms.audience]`).
+    pub audience: crate::audience::AudienceConfig,
+    /// How script variants are chosen and judged (`[rooms.experiment]`).
+    pub experiment: crate::experiment::ExperimentConfig,
 }
 
 /// When the suggestion engine speaks up. Every field has a default; times are in seconds.
@@ -356,6 +360,9 @@ impl RoomConfig {
                 }
             }
         }
+        let invalid = |e: String| ConfigError::Invalid(format!("room {:?}: {e}", self.id));
+        self.audience.validate().map_err(invalid)?;
+        self.experiment.validate().map_err(invalid)?;
         Ok(())
     }
 }

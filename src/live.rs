@@ -26,9 +26,10 @@ use crate::ingest::IngestEvent;
 use crate::metrics::{self, Metrics};
 use crate::push::{Outgoing, Push};
 use crate::room::RoomState;
+use crate::room::trials::{self, ActedBy};
 use crate::store::{CommentRecord, Record, StoreError, StoreHandle};
 use crate::suggest::{CueKind, CueState, Suggester};
-use crate::wire::{Command, RoomInfo, RoomMessage};
+use crate::wire::{Command, RoomInfo, RoomMessage, Variants, ViewerReply};
 
 /// How often the suggestion rules run.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -44,6 +45,9 @@ const CHUNK: usize = 64;
 const EVAL_AFTER_EVENT: Duration = Duration::from_millis(50);
 /// Comments carried by one `stats` message.
 const STATS_COMMENTS: usize = 20;
+/// How often the profiles seen since the last write go to the store (and once more when the
+/// room stops).
+const PROFILES_EVERY: Duration = Duration::from_secs(60);
 
 /// Why a console command was refused.
 #[derive(Debug, Error, PartialEq)]
@@ -103,6 +107,8 @@ enum RoomInput {
     Events(Vec<Arrived>),
     Command(Command, oneshot::Sender<Result<(), CommandError>>),
     Snapshot(oneshot::Sender<Outgoing>),
+    /// One viewer's profile and tags as JSON (`None`: no profile).
+    Viewer(u64, oneshot::Sender<Option<String>>),
 }
 
 /// Source message ids seen recently in a room, to drop duplicates. Bounded: the oldest ids
@@ -445,20 +451,45 @@ impl RoomHandle {
             .map_err(|_| CommandError::Closed)
     }
 
-    /// Applies a console command.
+    /// Applies a console command. `forget` replies once the store has deleted what it kept
+    /// of the viewer (in every session of the room).
     pub async fn command(&self, command: Command) -> Result<(), CommandError> {
+        let forget = match &command {
+            Command::Forget { viewer } => trials::parse_pseudonym(viewer).map(trials::pseudonym),
+            _ => None,
+        };
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(RoomInput::Command(command, tx))
             .await
             .map_err(|_| CommandError::Closed)?;
-        rx.await.map_err(|_| CommandError::Closed)?
+        rx.await.map_err(|_| CommandError::Closed)??;
+        if let (Some(viewer), Some(store)) = (forget, &self.store) {
+            let forget = Record::Forget {
+                session: store.session.clone(),
+                viewer,
+            };
+            store
+                .handle
+                .append(vec![forget])
+                .await
+                .map_err(CommandError::Store)?;
+        }
+        Ok(())
     }
 
     /// The whole current picture, numbered with the room's latest `seq`.
     pub async fn snapshot(&self) -> Option<Outgoing> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(RoomInput::Snapshot(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// A viewer's profile with tags and RFM scores, as JSON; `Some(None)` when the room has no
+    /// profile for them, `None` when the room is gone.
+    pub async fn profile(&self, viewer: u64) -> Option<Option<String>> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(RoomInput::Viewer(viewer, tx)).await.ok()?;
         rx.await.ok()
     }
 
@@ -538,11 +569,13 @@ impl Rooms {
         rooms
     }
 
-    /// Opens a room and starts its task. A room id already open is an error.
+    /// Opens a room and starts its task. A room id already open is an error. `returning`:
+    /// pseudonyms of viewers seen in the room's earlier sessions.
     pub fn open(
         &self,
         config: &RoomConfig,
         store: Option<RoomStore>,
+        returning: FxHashSet<u64>,
     ) -> anyhow::Result<Arc<RoomHandle>> {
         use anyhow::Context;
         let catalog = Arc::new(
@@ -550,7 +583,8 @@ impl Rooms {
                 .with_context(|| format!("room {}: compiling its catalog", config.id))?,
         );
         let now = now_ms();
-        let state = RoomState::new(config, catalog, now);
+        let mut state = RoomState::new(config, catalog, now);
+        state.audience = crate::audience::Audience::new(config.audience.clone(), returning);
         let (tx, rx) = mpsc::channel(ROOM_QUEUE);
         let (pitching_tx, pitching_rx) = watch::channel(state.pitching.clone());
         let push = Arc::new(Push::new());
@@ -636,7 +670,7 @@ impl RoomTask {
         // the rules besides and do not delay these runs.
         let mut last_event_eval: Option<Instant> = None;
         let mut eval_due: Option<Instant> = None;
-        let mut anonymous = 0u64;
+        let mut profiles_at = (Instant::now(), 0i64);
         loop {
             tokio::select! {
                 biased;
@@ -655,11 +689,18 @@ impl RoomTask {
                         self.stats();
                         last_stats = Instant::now();
                     }
+                    if profiles_at.0.elapsed() >= PROFILES_EVERY {
+                        let since = profiles_at.1;
+                        profiles_at = (Instant::now(), now_ms());
+                        if let Some(records) = self.profile_records(since) {
+                            self.record(records);
+                        }
+                    }
                 }
                 input = rx.recv() => match input {
                     None => break,
                     Some(RoomInput::Events(events)) => {
-                        let notable = self.apply(events, &mut anonymous).await;
+                        let notable = self.apply(events).await;
                         match last_event_eval {
                             _ if !notable || eval_due.is_some() => {}
                             Some(at) if at.elapsed() < EVAL_AFTER_EVENT => {
@@ -678,10 +719,27 @@ impl RoomTask {
                     Some(RoomInput::Snapshot(reply)) => {
                         let _ = reply.send(self.snapshot());
                     }
+                    Some(RoomInput::Viewer(viewer, reply)) => {
+                        let _ = reply.send(self.viewer(viewer));
+                    }
                 },
             }
         }
+        // The last profiles are written before the store closes (it closes after the rooms).
+        if let (Some(records), Some(store)) = (self.profile_records(profiles_at.1), &self.store)
+            && let Err(e) = store.handle.append(records).await
+        {
+            tracing::warn!(room = %self.state.id, error = %e, "could not write the profiles");
+        }
         tracing::debug!(room = %self.state.id, "room task stopped");
+    }
+
+    /// The profiles seen since `since` (ms) as a store record; `None` without a store or
+    /// profiles.
+    fn profile_records(&self, since: i64) -> Option<Vec<Record>> {
+        let session = self.session()?;
+        let profiles = self.state.profiles_since(since);
+        (!profiles.is_empty()).then(|| vec![Record::profiles(&session, &profiles)])
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -696,7 +754,7 @@ impl RoomTask {
     }
 
     /// Analyzes and records events; true when one of them may trigger a cue.
-    async fn apply(&mut self, events: Vec<Arrived>, anonymous: &mut u64) -> bool {
+    async fn apply(&mut self, events: Vec<Arrived>) -> bool {
         let mut notable = false;
         for (i, arrived) in events.into_iter().enumerate() {
             if i > 0 && i % CHUNK == 0 {
@@ -710,17 +768,12 @@ impl RoomTask {
                         Some(a) => a,
                         None => self.analyzer.analyze(&c.text, &self.state.catalog),
                     };
-                    let viewer = arrived.viewer.unwrap_or_else(|| {
-                        // No viewer id: every comment counts as its own viewer.
-                        *anonymous += 1;
-                        u64::MAX - *anonymous
-                    });
                     notable |= analysis.question
                         || analysis.intents.contains(crate::analyze::Intent::Complaint);
                     self.state
-                        .comment_event(&self.analyzer, &analysis, c, viewer, now);
+                        .comment_event(&self.analyzer, &analysis, c, arrived.viewer, now);
                 }
-                other => self.state.event(other, now),
+                other => self.state.event(other, arrived.viewer, now),
             }
         }
         notable
@@ -776,6 +829,29 @@ impl RoomTask {
                 .inc();
             self.publish(|seq| json(&RoomMessage::Cue { seq, cue: &cue }));
         }
+        self.state.expose_shown(now);
+        let settled = self.state.settle(now);
+        if !settled.is_empty() {
+            if let Some(session) = self.session() {
+                self.record(
+                    settled
+                        .iter()
+                        .map(|s| Record::exposure(&session, s))
+                        .collect(),
+                );
+            }
+            let rows = self.state.variant_rows();
+            let variants = self.variants(&rows);
+            self.publish(|seq| json(&RoomMessage::Variants { seq, variants }));
+        }
+    }
+
+    fn variants<'a>(&self, rows: &'a [crate::experiment::VariantRow]) -> Variants<'a> {
+        Variants {
+            variants: rows,
+            verdicts: crate::experiment::verdicts(rows),
+            pending: self.state.experiments.pending(),
+        }
     }
 
     fn stats(&mut self) {
@@ -810,6 +886,7 @@ impl RoomTask {
                 .then(b.created_at.cmp(&a.created_at))
         });
         cues.extend(self.state.cues.iter().rev().filter(|c| !c.is_active()));
+        let rows = self.state.variant_rows();
         let message = RoomMessage::Snapshot {
             seq: self.seq,
             room: RoomInfo {
@@ -824,11 +901,26 @@ impl RoomTask {
             stats: &stats,
             comments: self.state.recent.iter().collect(),
             super_chats: self.state.pinned_super_chats(now),
+            variants: self.variants(&rows),
         };
         Outgoing {
             seq: self.seq,
             json: json(&message).into(),
         }
+    }
+
+    fn viewer(&self, viewer: u64) -> Option<String> {
+        let now = now_ms();
+        let audience = &self.state.audience;
+        let profile = audience.get(viewer)?;
+        Some(json(&ViewerReply {
+            kind: "viewer",
+            room: &self.state.id,
+            viewer: trials::pseudonym(viewer),
+            tags: audience.tags(profile, now),
+            rfm: profile.rfm(now),
+            profile,
+        }))
     }
 
     fn product_id(&self, id: &str) -> Result<Arc<str>, CommandError> {
@@ -936,6 +1028,21 @@ impl RoomTask {
                 self.state.products[index].points = points;
                 self.publish_script(index);
             }
+            Command::Forget { viewer } => {
+                let id = trials::parse_pseudonym(&viewer).ok_or_else(|| {
+                    CommandError::Invalid(format!(
+                        "viewer {viewer:?} is not a pseudonym (16 hex digits, as in the console)"
+                    ))
+                })?;
+                self.state.forget(id);
+                let viewer = trials::pseudonym(id);
+                self.publish(|seq| {
+                    json(&RoomMessage::Forgotten {
+                        seq,
+                        viewer: &viewer,
+                    })
+                });
+            }
         }
         Ok(())
     }
@@ -968,6 +1075,9 @@ impl RoomTask {
                 state,
                 at: now,
             }]);
+        }
+        if state == CueState::Acked {
+            self.state.expose(id, ActedBy::Ack, now);
         }
         let Some(cue) = self.state.cue_mut(id) else {
             return Err(CommandError::UnknownCue(id.into()));

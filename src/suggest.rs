@@ -104,6 +104,20 @@ pub struct Cue {
     /// The script variant (tone) chosen, when the script has variants.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The experiment this cue is a trial in (talking points with variants).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial: Option<Trial>,
+}
+
+/// A cue's place in the closed loop: which script (slot) it tried, in which audience context,
+/// with which variant (`""`: the default text), and whether its exposure is recorded yet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trial {
+    pub slot: String,
+    pub context: String,
+    pub variant: String,
+    #[serde(skip)]
+    pub exposed: bool,
 }
 
 impl Cue {
@@ -225,6 +239,7 @@ impl Suggester {
             expires_at: now + i64::from(state.rules.cue_ttl_s) * 1000,
             state: CueState::Active,
             variant: None,
+            trial: None,
         }
     }
 
@@ -454,7 +469,7 @@ impl Suggester {
         out.push(cue);
     }
 
-    fn talking_point(&mut self, state: &RoomState, now: i64, out: &mut Vec<Cue>) {
+    fn talking_point(&mut self, state: &mut RoomState, now: i64, out: &mut Vec<Cue>) {
         let Some(pitched) = state.pitching.clone() else {
             return;
         };
@@ -519,13 +534,40 @@ impl Suggester {
         used[choice] = true;
         let point = &product.points[choice];
         let count = asked.map_or(0, |(_, n)| n);
-        let text = fill(&point.text, Some(product), count);
-        let reason = match (by_topic, asked) {
+        let mut reason = match (by_topic, asked) {
             (Some(_), Some((topic, n))) => {
                 format!("观众在问{} ({n}条) → 讲这个卖点", topic_name(topic))
             }
             _ => format!("正在讲 {pitched}号, 下一个卖点"),
         };
+        // With variants, the audience mix and what worked so far choose the wording.
+        let mut trial = None;
+        let mut template = &point.text;
+        if !point.variants.is_empty() {
+            let tones: Vec<&str> = std::iter::once("")
+                .chain(point.variants.iter().map(|v| v.tone.as_str()))
+                .collect();
+            let slot = format!("{pitched}号 卖点{}", choice + 1);
+            let mix = state.audience.mix(now);
+            let picked = state
+                .experiments
+                .choose(&slot, &tones, &mix, state.audience.segments());
+            if let Some(v) = picked
+                .index
+                .checked_sub(1)
+                .and_then(|i| point.variants.get(i))
+            {
+                template = &v.text;
+            }
+            reason = format!("{reason}; {}", picked.reason);
+            trial = Some(Trial {
+                slot,
+                context: picked.context,
+                variant: tones.get(picked.index).copied().unwrap_or("").to_owned(),
+                exposed: false,
+            });
+        }
+        let text = fill(template, Some(product), count);
         let topic = topic_index(&point.topic).map(|t| TOPICS[t]);
         self.last_point = Some((pitched.clone(), now));
         let mut cue = self.cue(
@@ -537,6 +579,11 @@ impl Suggester {
         );
         cue.text = text;
         cue.reason = reason;
+        cue.variant = trial
+            .as_ref()
+            .filter(|t| !t.variant.is_empty())
+            .map(|t| t.variant.clone());
+        cue.trial = trial;
         cue.priority = 40;
         cue.evidence = Evidence {
             count,
@@ -577,7 +624,7 @@ mod tests {
 
     fn say(state: &mut RoomState, text: &str, viewer: u64, now: i64) {
         let a = ANALYZER.analyze(text, &state.catalog.clone());
-        state.comment(&ANALYZER, &a, viewer, now);
+        state.comment(&ANALYZER, &a, Some(viewer), now);
     }
 
     #[test]

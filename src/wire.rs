@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audience::{Profile, Tags};
 use crate::config::{Product, SellingPoint};
+use crate::experiment::VariantRow;
 use crate::room::{RecentComment, Stats};
 use crate::sources::SourceSnapshot;
 use crate::suggest::{Cue, CueState};
@@ -107,6 +109,8 @@ pub enum RoomMessage<'a> {
         comments: Vec<&'a RecentComment>,
         /// Paid comments still on top, dearest first (each also carries `super_chat`).
         super_chats: Vec<&'a RecentComment>,
+        /// Script variants tried so far (see [`RoomMessage::Variants`]).
+        variants: Variants<'a>,
     },
     Cue {
         seq: u64,
@@ -146,6 +150,40 @@ pub enum RoomMessage<'a> {
         key: &'a str,
         answered: bool,
     },
+    /// The closed loop's results changed: an exposure's outcome was measured.
+    Variants {
+        seq: u64,
+        #[serde(flatten)]
+        variants: Variants<'a>,
+    },
+    /// A viewer was forgotten: drop their comments from view.
+    Forgotten {
+        seq: u64,
+        viewer: &'a str,
+    },
+}
+
+/// Each script variant's exposures, mean reward and 95% interval, per slot and audience
+/// context, with a verdict per slot and context only where the intervals separate.
+#[derive(Debug, Serialize)]
+pub struct Variants<'a> {
+    pub variants: &'a [VariantRow],
+    pub verdicts: Vec<String>,
+    /// Exposures still waiting for their outcome window.
+    pub pending: usize,
+}
+
+/// `GET /api/rooms/R/viewers/PSEUDONYM`: a viewer's profile, tags and RFM scores.
+#[derive(Debug, Serialize)]
+pub struct ViewerReply<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub room: &'a str,
+    pub viewer: String,
+    pub tags: Tags,
+    /// Recency, frequency, monetary: 1 (low) to 5 (high).
+    pub rfm: [u8; 3],
+    pub profile: &'a Profile,
 }
 
 /// `GET /api/rooms/R/sources`: the room's platform sources and their health.
@@ -217,6 +255,11 @@ pub enum Command {
         product: String,
         points: Vec<SellingPoint>,
     },
+    /// Forget a viewer: drop their profile and delete their stored comments and events, in
+    /// every session of this room. `viewer` is the 16-hex-digit pseudonym.
+    Forget {
+        viewer: String,
+    },
 }
 
 impl Command {
@@ -230,6 +273,7 @@ impl Command {
             Command::MarkAnswered { .. } => "mark_answered",
             Command::SetFaq { .. } => "set_faq",
             Command::SetPoints { .. } => "set_points",
+            Command::Forget { .. } => "forget",
         }
     }
 }

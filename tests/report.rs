@@ -644,11 +644,11 @@ fn demo_session_for_screenshots() {
                             &analysis,
                             state.pitching.as_ref(),
                         )));
-                        state.comment(&analyzer, &analysis, id, now);
+                        state.comment(&analyzer, &analysis, Some(id), now);
                     }
                     other => {
                         records.extend(Record::event(&s, now, other, viewer));
-                        state.event(other, now);
+                        state.event(other, None, now);
                     }
                 }
             }

@@ -62,7 +62,9 @@ impl Fixture {
             cancel.clone(),
             tracker.clone(),
         );
-        let room = rooms.open(&config.rooms[0], store).expect("room opens");
+        let room = rooms
+            .open(&config.rooms[0], store, Default::default())
+            .expect("room opens");
         let sources =
             Sources::start(&rooms, &config.rooms, &cancel, &tracker).expect("sources start");
         Fixture {

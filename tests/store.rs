@@ -597,11 +597,13 @@ fn issue9_a_version_1_database_migrates_and_keeps_its_rows() {
         store.close_blocking().unwrap();
         s
     };
-    // Make it what version 1 wrote: version 2 only added these.
+    // Make it what version 1 wrote: versions 2 and 3 only added these.
     {
         let conn = rusqlite::Connection::open(dir.path().join("livecue.db")).unwrap();
         conn.execute_batch(
-            "ALTER TABLE comments DROP COLUMN medal;
+            "DROP TABLE profiles;
+             DROP TABLE exposures;
+             ALTER TABLE comments DROP COLUMN medal;
              ALTER TABLE comments DROP COLUMN medal_level;
              ALTER TABLE comments DROP COLUMN super_chat;
              DROP TABLE source_gaps;

@@ -1,6 +1,6 @@
 //! One viewer's in-room profile: what they did in this session, from room events only.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::room::window::TOPICS;
 
@@ -8,7 +8,8 @@ use crate::room::window::TOPICS;
 const PRODUCTS: usize = 6;
 
 /// What LiveCue knows about one viewer (by pseudonym), built from this room's events only.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Profile {
     /// Milliseconds since the epoch.
     pub first_seen: i64,

@@ -5,6 +5,7 @@
 //! with a non-zero status and one readable line on stderr.
 
 mod analyze;
+mod forget;
 mod ingest_client;
 mod replay;
 mod report;
@@ -42,6 +43,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// The review (复盘) of a room's session from the store: HTML, JSON or CSV.
     Report(report::ReportArgs),
+    /// Delete what the store keeps of one viewer (profile, comments, events) in a room.
+    Forget(forget::ForgetArgs),
 }
 
 /// Output formats of `analyze`.
@@ -97,5 +100,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Forget(args) => forget::run(&args),
     }
 }

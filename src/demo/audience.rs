@@ -28,6 +28,8 @@ const LIKE_RATE: f64 = 1.5;
 const ENTER_RATE: f64 = 2.0;
 const FOLLOW_RATE: f64 = 0.15;
 const ORDER_RATE: f64 = 0.3;
+/// Extra purchase comments per second per unit of response lift ([`Audience::respond`]).
+const RESPONSE_PURCHASE_RATE: f64 = 0.6;
 /// Most events of one kind in one tick (a Poisson draw is capped here).
 const MAX_PER_TICK: u32 = 1000;
 
@@ -71,9 +73,13 @@ pub struct Audience {
     ask_size: Option<usize>,
     /// Categories a question cluster is drawn from, with weights.
     cluster_categories: Vec<(usize, f64)>,
+    purchase: Option<usize>,
     rng: SmallRng,
     next_id: u64,
     scene: Option<Scene>,
+    /// How the audience is responding to what the streamer just said: a lift on purchase
+    /// comments and orders, until a time (ms).
+    response: (f64, i64),
 }
 
 impl Audience {
@@ -100,12 +106,22 @@ impl Audience {
             complaint,
             wave_templates: complaint.map_or_else(Default::default, |c| traffic.wave_templates(c)),
             ask_size: traffic.find("ask_size"),
+            purchase: traffic.find("purchase"),
             cluster_categories: traffic.cluster_categories(),
             traffic,
             rng: SmallRng::seed_from_u64(seed),
             next_id: 0,
             scene: None,
+            response: (0.0, 0),
         })
+    }
+
+    /// The streamer said something that moves this audience: from now until `until_ms`,
+    /// purchase comments come [`RESPONSE_PURCHASE_RATE`]`·lift` a second more often and orders
+    /// `1 + lift` times as often (a lift of 0 changes nothing). The demo uses it to give script
+    /// variants their true effects.
+    pub fn respond(&mut self, lift: f64, until_ms: i64) {
+        self.response = (lift.clamp(0.0, 5.0), until_ms);
     }
 
     /// Appends the events of the [`TICK_MS`] ending at `now_ms` (milliseconds since the epoch)
@@ -140,6 +156,18 @@ impl Audience {
             }
         }
         self.cluster_comments(now_ms, pitched, out);
+        let lift = if now_ms < self.response.1 {
+            self.response.0
+        } else {
+            0.0
+        };
+        if let Some(c) = self.purchase.filter(|_| lift > 0.0) {
+            for _ in 0..self.poisson(RESPONSE_PURCHASE_RATE * lift * secs) {
+                let product = self.pick_product(c, pitched, hot);
+                let template = self.pick_template(c, product, pitched);
+                self.comment(now_ms, c, template, product, out);
+            }
+        }
 
         for _ in 0..self.poisson(GIFT_RATE * secs * if surging { 2.0 } else { 1.0 }) {
             self.gift(now_ms, out);
@@ -161,7 +189,8 @@ impl Audience {
             let env = self.envelope(now_ms, viewer);
             out.push(IngestEvent::Follow(UserEvent { env }));
         }
-        for _ in 0..self.poisson(ORDER_RATE * secs * if surging { 4.0 } else { 1.0 }) {
+        let order_rate = ORDER_RATE * (1.0 + lift) * if surging { 4.0 } else { 1.0 };
+        for _ in 0..self.poisson(order_rate * secs) {
             self.order(now_ms, pitched, hot, out);
         }
     }

@@ -27,6 +27,7 @@
 //! same sequence of `tick` calls give the same events (tests rely on it).
 
 mod audience;
+mod effects;
 mod traffic;
 
 use thiserror::Error;
@@ -34,6 +35,7 @@ use thiserror::Error;
 use crate::config::{Config, ConfigError};
 
 pub use audience::Audience;
+pub use effects::{BASE_LIFT, variant_lift};
 
 /// The demo room's configuration file (`demo/demo.toml`), embedded at build time.
 pub const DEMO_CONFIG: &str = include_str!("../../demo/demo.toml");

@@ -120,7 +120,8 @@ pub struct Activity {
 }
 
 /// The change an exposure was credited with, per minute (see [`RewardWeights`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Lift {
     pub purchase: f64,
     pub orders: f64,
@@ -401,20 +402,39 @@ impl Experiments {
     pub fn table(&self) -> Vec<VariantRow> {
         self.arms
             .iter()
-            .map(|((slot, context, variant), stats)| VariantRow {
-                slot: slot.clone(),
-                context: context.clone(),
-                variant: if variant.is_empty() {
-                    "默认话术".to_string()
-                } else {
-                    variant.clone()
-                },
-                exposures: stats.exposures,
-                mean_reward: stats.mean(),
-                interval: stats.interval(),
-            })
+            .map(|((slot, context, variant), stats)| VariantRow::new(slot, context, variant, stats))
             .collect()
     }
+}
+
+impl VariantRow {
+    /// A line of the table; `variant` `""` is the default text (`默认话术`).
+    pub fn new(slot: &str, context: &str, variant: &str, stats: &ArmStats) -> VariantRow {
+        VariantRow {
+            slot: slot.to_owned(),
+            context: context.to_owned(),
+            variant: if variant.is_empty() {
+                "默认话术".to_owned()
+            } else {
+                variant.to_owned()
+            },
+            exposures: stats.exposures,
+            mean_reward: stats.mean(),
+            interval: stats.interval(),
+        }
+    }
+}
+
+/// The verdicts ([`verdict`]) of every slot and context in `rows`, in table order.
+pub fn verdicts(rows: &[VariantRow]) -> Vec<String> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&VariantRow>> = BTreeMap::new();
+    for r in rows {
+        groups.entry((&r.slot, &r.context)).or_default().push(r);
+    }
+    groups
+        .into_iter()
+        .filter_map(|((slot, _), rows)| verdict(&rows).map(|v| format!("{slot} · {v}")))
+        .collect()
 }
 
 /// A plain-language verdict on the variants of one slot in one context, only where the data

@@ -34,6 +34,8 @@ macro_rules! w {
     };
 }
 
+mod audience;
+
 const CSS: &str = r#"
 :root{--font:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Hiragino Sans GB","Microsoft YaHei","WenQuanYi Micro Hei",system-ui,sans-serif;
 --text:#1d2233;--muted:#5d6680;--faint:#8b93ad;--line:#e3e6ef;--bg:#f6f7fb;--panel:#fff;--accent:#2f6fde;
@@ -229,6 +231,8 @@ pub fn render(r: &Review) -> String {
     super_chats(&mut h, r, tz);
     cues(&mut h, r, tz);
     variants(&mut h, r);
+    audience::experiments(&mut h, r, tz);
+    audience::audience(&mut h, r);
     source_gaps(&mut h, r, tz);
     actions(&mut h, r, tz);
     w!(

@@ -7,6 +7,7 @@
 //! it. The comment table streams straight from the database (it can be a million rows); the
 //! others come from the review. Used by `livecue report` and `GET /api/rooms/R/report`.
 
+pub mod audience;
 pub mod csv;
 pub mod html;
 pub mod model;

@@ -10,6 +10,7 @@ use std::hash::{BuildHasher, BuildHasherDefault};
 use rustc_hash::FxHasher;
 use serde::Serialize;
 
+use super::audience::{AudienceReview, ExperimentReview};
 use super::{Progress, ReportError};
 use crate::config::Product;
 use crate::store::{ActionRow, CueRow, INTENTS, MinuteRow, Reader, SessionRow, intent_bit};
@@ -73,6 +74,10 @@ pub struct Review {
     pub super_chats: Vec<SuperChatReview>,
     /// Fan medals worn by commenters, most comments first (at most [`TOP_MEDALS`]).
     pub fan_medals: Vec<MedalReview>,
+    /// Who was in the room: segments and a clustering of the viewers' profiles.
+    pub audience: AudienceReview,
+    /// The closed loop: how each script variant did.
+    pub experiments: ExperimentReview,
 }
 
 /// A stretch in which a platform source may have lost messages.
@@ -399,6 +404,8 @@ pub fn build(
     });
     reader.for_each_event(&s, |e| pass.event(e))?;
     let words = reader.words(&s, TOP_WORDS)?;
+    let audience = super::audience::audience(&reader.profiles(&s)?, end);
+    let experiments = super::audience::experiments(reader.exposures(&s)?);
     let source_gaps: Vec<GapReview> = reader
         .gaps(&s)?
         .into_iter()
@@ -548,6 +555,8 @@ pub fn build(
         source_gaps,
         super_chats: pass.super_chats,
         fan_medals,
+        audience,
+        experiments,
     })
 }
 

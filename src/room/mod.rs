@@ -8,6 +8,7 @@
 
 pub mod clusters;
 pub mod hot;
+pub mod trials;
 pub mod window;
 
 use std::collections::VecDeque;
@@ -16,7 +17,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::analyze::{Analysis, Analyzer, Intent, RoomCatalog};
+use crate::audience::{Audience, CommentFacts};
 use crate::config::{Product, RoomConfig, Rules};
+use crate::experiment::Experiments;
 use crate::ingest::{CommentEvent, IngestEvent, Medal};
 use crate::suggest::Cue;
 use clusters::{ClusterView, Clusters};
@@ -34,7 +37,10 @@ pub const MAX_SUPER_CHATS: usize = 20;
 #[derive(Debug, Clone, Serialize)]
 pub struct RecentComment {
     pub ts: i64,
+    /// Short form of the pseudonym, for display.
     pub viewer: String,
+    /// The full pseudonym (16 hex digits), what `forget` takes.
+    pub viewer_id: String,
     pub text: String,
     pub label: &'static str,
     pub score: f32,
@@ -115,6 +121,12 @@ pub struct RoomState {
     pub super_chats: VecDeque<RecentComment>,
     pub totals: Totals,
     pub started_at: i64,
+    /// Viewer profiles and segments (`[rooms.audience]`).
+    pub audience: Audience,
+    /// Script-variant experiments (`[rooms.experiment]`).
+    pub experiments: Experiments,
+    /// Comments without a viewer id so far (each counts as its own viewer).
+    anonymous: u64,
 }
 
 impl RoomState {
@@ -138,6 +150,10 @@ impl RoomState {
             super_chats: VecDeque::new(),
             totals: Totals::default(),
             started_at: now,
+            audience: Audience::new(config.audience.clone(), Default::default()),
+            // Seeded from the clock: each session explores in its own order.
+            experiments: Experiments::new(config.experiment.clone(), now as u64),
+            anonymous: 0,
             catalog,
         }
     }
@@ -151,8 +167,20 @@ impl RoomState {
         self.products.iter().find(|p| p.id == id)
     }
 
-    /// Records an analyzed comment from `viewer` (a pseudonym) at `now`.
-    pub fn comment(&mut self, analyzer: &Analyzer, analysis: &Analysis, viewer: u64, now: i64) {
+    /// Records an analyzed comment from `viewer` (a pseudonym) at `now`. A comment without a
+    /// viewer id counts as its own viewer for distinct askers and gets no profile.
+    pub fn comment(
+        &mut self,
+        analyzer: &Analyzer,
+        analysis: &Analysis,
+        viewer: Option<u64>,
+        now: i64,
+    ) {
+        let known = viewer.is_some();
+        let viewer = viewer.unwrap_or_else(|| {
+            self.anonymous += 1;
+            u64::MAX - self.anonymous
+        });
         let intents: Vec<Intent> = analysis.intents.iter().collect();
         let product = attribute(analysis, self.pitching.as_ref());
         let index = product.as_deref().and_then(|p| self.product_index(p));
@@ -188,6 +216,23 @@ impl RoomState {
                 }
             }
         }
+        let complaint_topic = if analysis.intents.contains(Intent::Complaint) {
+            analyzer.complaint_topic(analysis)
+        } else {
+            ""
+        };
+        let facts = CommentFacts {
+            topic: analysis.key.as_ref().map(|k| k.topic),
+            product: product.as_deref(),
+            sentiment: analysis.sentiment.score,
+            question: analysis.question,
+            purchase: analysis.intents.contains(Intent::Purchase),
+            complaint: !complaint_topic.is_empty(),
+            price_complaint: complaint_topic == "price",
+        };
+        if known {
+            self.audience.comment(viewer, &facts, now);
+        }
         if self.recent.len() >= RECENT_COMMENTS {
             self.recent.pop_front();
         }
@@ -198,17 +243,18 @@ impl RoomState {
         self.recent.push_back(RecentComment {
             ts: now,
             viewer: format!("v{:08x}", viewer >> 32),
+            viewer_id: if known {
+                trials::pseudonym(viewer)
+            } else {
+                String::new()
+            },
             text: analysis.text.clone(),
             label: analysis.sentiment.label.as_str(),
             score: (analysis.sentiment.score * 100.0).round() / 100.0,
             intents: intents.iter().map(|i| i.as_str()).collect(),
             product,
             key,
-            complaint_topic: if analysis.intents.contains(Intent::Complaint) {
-                analyzer.complaint_topic(analysis)
-            } else {
-                ""
-            },
+            complaint_topic,
             medal: None,
             super_chat: None,
         });
@@ -221,10 +267,13 @@ impl RoomState {
         analyzer: &Analyzer,
         analysis: &Analysis,
         event: &CommentEvent,
-        viewer: u64,
+        viewer: Option<u64>,
         now: i64,
     ) {
         self.comment(analyzer, analysis, viewer, now);
+        if let (Some(medal), Some(viewer)) = (&event.env.medal, viewer) {
+            self.audience.profile(viewer, now).fan_level = Some(medal.level.min(255) as u8);
+        }
         let Some(last) = self.recent.back_mut() else {
             return;
         };
@@ -260,8 +309,22 @@ impl RoomState {
         pinned
     }
 
-    /// Records a non-comment event (gift, like, enter, follow, order).
-    pub fn event(&mut self, event: &IngestEvent, now: i64) {
+    /// Records a non-comment event (gift, like, enter, follow, order), from `viewer` (a
+    /// pseudonym) when the source named one.
+    pub fn event(&mut self, event: &IngestEvent, viewer: Option<u64>, now: i64) {
+        if let Some(viewer) = viewer {
+            let profile = self.audience.profile(viewer, now);
+            match event {
+                IngestEvent::Gift(g) => profile.gift(g.count, g.value, now),
+                IngestEvent::Like(l) => profile.like(l.count, now),
+                IngestEvent::Follow(_) => profile.followed = true,
+                IngestEvent::Order(o) => profile.order(o.quantity, o.amount.unwrap_or(0.0), now),
+                IngestEvent::Enter(_) | IngestEvent::Comment(_) => {}
+            }
+            if let Some(medal) = &event.envelope().medal {
+                profile.fan_level = Some(medal.level.min(255) as u8);
+            }
+        }
         let bucket = self.windows.at(now);
         match event {
             IngestEvent::Gift(g) => {
@@ -379,6 +442,7 @@ impl RoomState {
             hot_words: self.hot.top(now, 20),
             questions: self.clusters.top(now, 12),
             totals: self.totals.clone(),
+            audience: self.audience.mix(now),
         }
     }
 }
@@ -467,4 +531,7 @@ pub struct Stats {
     pub hot_words: Vec<HotWord>,
     pub questions: Vec<ClusterView>,
     pub totals: Totals,
+    /// The audience mix: each segment's share of the viewers active in the last
+    /// `audience.active_s` seconds.
+    pub audience: crate::audience::Mix,
 }

@@ -185,6 +185,23 @@ impl Windows {
         counts
     }
 
+    /// What the room did in the second containing `at_ms` (nothing when that second is no
+    /// longer, or not yet, kept): the closed loop's outcome measure.
+    pub fn activity(&self, at_ms: i64) -> crate::experiment::Activity {
+        let second = at_ms.div_euclid(1000);
+        let slot = second.rem_euclid(HISTORY_S as i64) as usize;
+        match &self.buckets[slot] {
+            (stamp, c) if *stamp == second => crate::experiment::Activity {
+                comments: c.comments,
+                purchase: c.intents[Intent::Purchase as usize],
+                orders: c.orders,
+                link: c.intents[Intent::AskLink as usize],
+                sentiment_sum: c.sentiment_sum,
+            },
+            _ => crate::experiment::Activity::default(),
+        }
+    }
+
     /// Sum of the last `seconds` seconds up to and including the second of `now_ms`.
     pub fn sum(&self, now_ms: i64, seconds: usize) -> Counts {
         self.sum_range(now_ms, 0, seconds)
@@ -248,5 +265,21 @@ mod tests {
         // Ten quiet seconds later the 10 s window is empty.
         assert_eq!(w.sum(now + 10_000, 10).comments, 0);
         assert_eq!(w.rate_series(now, 5), vec![1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn activity_reads_one_kept_second() {
+        let mut w = Windows::new(1);
+        let t0 = 1_763_900_000_000;
+        let c = w.at(t0 + 500);
+        c.comment(0.5, Label::Positive, false, &[Intent::Purchase]);
+        c.comment(-0.5, Label::Negative, true, &[Intent::AskLink]);
+        c.orders += 3;
+        let a = w.activity(t0 + 999);
+        assert_eq!((a.comments, a.purchase, a.link, a.orders), (2, 1, 1, 3));
+        assert_eq!(a.sentiment_sum, 0.0);
+        // The second after, and the same slot a ring later, are empty.
+        assert_eq!(w.activity(t0 + 1_000).comments, 0);
+        assert_eq!(w.activity(t0 + HISTORY_S as i64 * 1000).comments, 0);
     }
 }

@@ -23,6 +23,7 @@ mod pages;
 mod report;
 mod sources;
 mod stream;
+mod viewers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -54,6 +55,8 @@ use crate::wire::ErrorReply;
 
 /// Longest wait for room tasks and connections after shutdown begins.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+/// Viewers of a room's earlier sessions remembered as returning (the most recent).
+const RETURNING_VIEWERS: usize = 200_000;
 
 /// What `serve` runs with besides the configuration.
 #[derive(Debug, Clone, Default)]
@@ -141,14 +144,27 @@ pub async fn run(
                 if session.resumed {
                     tracing::warn!(room = %room.id, session = %session.id, "continuing a session left by a crash");
                 }
-                Some(RoomStore {
-                    handle,
-                    session: session.id,
+                let (reader, id, room_id) = (store.clone(), session.id.clone(), room.id.clone());
+                let returning = tokio::task::spawn_blocking(move || {
+                    reader
+                        .reader()?
+                        .returning_viewers(&room_id, &id, RETURNING_VIEWERS)
                 })
+                .await
+                .context("reading returning viewers")?
+                .with_context(|| format!("room {}: reading returning viewers", room.id))?;
+                Some((
+                    RoomStore {
+                        handle,
+                        session: session.id,
+                    },
+                    returning,
+                ))
             }
             None => None,
         };
-        rooms.open(room, room_store)?;
+        let (room_store, returning) = room_store.unzip();
+        rooms.open(room, room_store, returning.unwrap_or_default())?;
     }
     let sources = Arc::new(
         Sources::start(&rooms, &config.rooms, &cancel, &tracker)
@@ -407,6 +423,7 @@ pub fn router(app: App) -> Router {
         .route("/ws/room/{room}", get(stream::websocket))
         .route("/api/rooms/{room}/report", get(report::report))
         .route("/api/rooms/{room}/sources", get(sources::sources))
+        .route("/api/rooms/{room}/viewers/{viewer}", get(viewers::viewer))
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

@@ -45,7 +45,8 @@ use crate::config::Product;
 
 pub use pseudonym::{PSEUDONYM_HEX, Pseudonym, Pseudonymizer, SECRET_FILE, SECRET_LEN};
 pub use read::{
-    ActionRow, CommentView, CueRow, EventView, GapRow, MinuteRow, Reader, SessionRow, TableCounts,
+    ActionRow, CommentView, CueRow, EventView, ExposureRow, GapRow, MinuteRow, ProfileRow, Reader,
+    SessionRow, TableCounts,
 };
 pub use record::{
     ActionRecord, CommentRecord, CueRecord, EventKind, EventRecord, GapRecord, INTENTS, Record,
@@ -158,6 +159,30 @@ pub struct Appended {
     /// Indexes (into the batch) of comments and events whose source id the session already
     /// had: they were not written again (e.g. resent after a crash lost their ack).
     pub duplicates: Vec<usize>,
+}
+
+/// What forgetting a viewer deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub comments: usize,
+    pub events: usize,
+    pub profiles: usize,
+}
+
+/// `livecue forget`: deletes what the store keeps of `viewer` (a pseudonym) in every session
+/// of `room`, on a connection of its own. Safe beside a running server: SQLite takes one
+/// writer at a time and each waits for the other. (A running room also keeps the viewer's
+/// profile in memory until it stops; the console's forget action clears both.)
+pub fn forget(data_dir: &Path, room: &str, viewer: &str) -> Result<Forgotten, StoreError> {
+    let path = data_dir.join(DB_FILE);
+    if !path.is_file() {
+        return Err(StoreError::Missing(path.display().to_string()));
+    }
+    let mut conn = writer::open_write(&path, &StoreOptions::default())?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let gone = writer::delete_viewer(&tx, room, viewer)?;
+    tx.commit()?;
+    Ok(gone)
 }
 
 /// What a prune deleted.

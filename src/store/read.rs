@@ -12,6 +12,33 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{DB_FILE, StoreError, schema};
+use crate::audience::Profile;
+use crate::experiment::Lift;
+
+/// A viewer's profile as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRow {
+    pub viewer: String,
+    pub profile: Profile,
+    /// The segments the viewer was in when last seen.
+    pub segments: Vec<String>,
+}
+
+/// An exposure of a script variant as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExposureRow {
+    pub cue: String,
+    pub slot: String,
+    pub context: String,
+    /// The variant's tone; `""` for the default text.
+    pub variant: String,
+    /// `ack` or `shown`.
+    pub by: String,
+    pub at: i64,
+    pub mix: Vec<(String, f32)>,
+    pub reward: f64,
+    pub lift: Lift,
+}
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -346,6 +373,83 @@ impl Reader {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The session's viewer profiles (as last written) by pseudonym, with the segments each
+    /// was in when last seen; rows that no longer parse are skipped.
+    pub fn profiles(&self, s: &SessionRow) -> Result<Vec<ProfileRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT viewer, profile FROM profiles WHERE session = ?1 ORDER BY viewer")?;
+        let mut rows = stmt.query([s.key])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let viewer: String = r.get(0)?;
+            let json: String = r.get(1)?;
+            let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&json) else {
+                continue;
+            };
+            let segments = value
+                .get_mut("segments")
+                .map(serde_json::Value::take)
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            if let Ok(profile) = serde_json::from_value::<Profile>(value) {
+                out.push(ProfileRow {
+                    viewer,
+                    profile,
+                    segments,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The session's exposures of script variants with their outcomes, in time order.
+    pub fn exposures(&self, s: &SessionRow) -> Result<Vec<ExposureRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT cue, slot, context, variant, by_kind, at, mix, reward, lift FROM exposures
+             WHERE session = ?1 ORDER BY at, rowid",
+        )?;
+        let rows = stmt.query_map([s.key], |r| {
+            let mix: String = r.get(6)?;
+            let lift: String = r.get(8)?;
+            Ok(ExposureRow {
+                cue: r.get(0)?,
+                slot: r.get(1)?,
+                context: r.get(2)?,
+                variant: r.get(3)?,
+                by: r.get(4)?,
+                at: r.get(5)?,
+                mix: serde_json::from_str(&mix).unwrap_or_default(),
+                reward: r.get(7)?,
+                lift: serde_json::from_str(&lift).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Pseudonyms (as numbers) of the viewers profiled in the room's sessions other than
+    /// `except`: who counts as a returning viewer. At most `limit`, the most recent first.
+    pub fn returning_viewers(
+        &self,
+        room: &str,
+        except: &str,
+        limit: usize,
+    ) -> Result<rustc_hash::FxHashSet<u64>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.viewer FROM profiles p JOIN sessions s ON s.key = p.session
+             WHERE s.room = ?1 AND s.id != ?2 ORDER BY p.last_seen DESC LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(params![room, except, limit as i64])?;
+        let mut out = rustc_hash::FxHashSet::default();
+        while let Some(r) = rows.next()? {
+            let viewer: String = r.get(0)?;
+            if let Some(v) = crate::room::trials::parse_pseudonym(&viewer) {
+                out.insert(v);
+            }
+        }
+        Ok(out)
     }
 
     /// Calls `f` for every comment of the session in arrival order.

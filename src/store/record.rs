@@ -11,6 +11,8 @@ use serde_json::json;
 
 use super::Pseudonym;
 use crate::analyze::{Analysis, Analyzer, Intent, Label};
+use crate::audience::Profile;
+use crate::experiment::Settled;
 use crate::ingest::{CommentEvent, IngestEvent, Medal};
 use crate::room::hot::HotWords;
 use crate::suggest::{Cue, CueState};
@@ -79,6 +81,22 @@ pub enum Record {
     },
     /// A platform source may have lost messages in this stretch.
     SourceGap(GapRecord),
+    /// Viewer profiles as they are now (written over the session's earlier copy).
+    Profiles {
+        session: Arc<str>,
+        /// (pseudonym, last seen, profile JSON).
+        rows: Vec<(String, i64, String)>,
+    },
+    /// An exposure of a script variant with its measured outcome.
+    Exposure {
+        session: Arc<str>,
+        settled: Settled,
+    },
+    /// Delete what is kept of a viewer (pseudonym) in every session of this session's room.
+    Forget {
+        session: Arc<str>,
+        viewer: String,
+    },
 }
 
 impl Record {
@@ -91,6 +109,9 @@ impl Record {
             Record::Action(a) => &a.session,
             Record::SessionEnd { session, .. } => session,
             Record::SourceGap(g) => &g.session,
+            Record::Profiles { session, .. }
+            | Record::Exposure { session, .. }
+            | Record::Forget { session, .. } => session,
         }
     }
 
@@ -104,6 +125,9 @@ impl Record {
             Record::Action(a) => a.at,
             Record::SessionEnd { at, .. } => *at,
             Record::SourceGap(g) => g.to,
+            Record::Profiles { rows, .. } => rows.iter().map(|r| r.1).max().unwrap_or(0),
+            Record::Exposure { settled, .. } => settled.exposure.at,
+            Record::Forget { .. } => 0,
         }
     }
 
@@ -126,6 +150,31 @@ impl Record {
     /// The record for a console command that was applied at `at`.
     pub fn action(session: &Arc<str>, at: i64, command: &Command) -> Record {
         Record::Action(ActionRecord::new(session, at, command))
+    }
+
+    /// Profiles by pseudonym with their segments, as the review reads them back: the
+    /// profile's JSON plus a `segments` array.
+    pub fn profiles(session: &Arc<str>, profiles: &[(String, Profile, Vec<String>)]) -> Record {
+        Record::Profiles {
+            session: session.clone(),
+            rows: profiles
+                .iter()
+                .map(|(viewer, p, segments)| {
+                    let mut json = serde_json::to_value(p).unwrap_or_default();
+                    if let Some(map) = json.as_object_mut() {
+                        map.insert("segments".into(), json!(segments));
+                    }
+                    (viewer.clone(), p.last_seen, json.to_string())
+                })
+                .collect(),
+        }
+    }
+
+    pub fn exposure(session: &Arc<str>, settled: &Settled) -> Record {
+        Record::Exposure {
+            session: session.clone(),
+            settled: settled.clone(),
+        }
     }
 }
 
@@ -421,6 +470,8 @@ impl ActionRecord {
                 Some(product.clone()),
                 json!({"type": "set_points", "product": product, "points": points}),
             ),
+            // That someone was forgotten is kept; whom is not.
+            Command::Forget { .. } => (None, json!({"type": "forget"})),
         };
         ActionRecord {
             session: session.clone(),

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -141,6 +141,31 @@ CREATE TABLE source_gaps (
 );
 CREATE INDEX source_gaps_by_time ON source_gaps(session, from_at);
 "#,
+    // 2 → 3: viewer profiles and the closed loop's exposures (issue 8).
+    r#"
+CREATE TABLE profiles (
+    session    INTEGER NOT NULL,
+    viewer     TEXT NOT NULL,               -- pseudonym, as in comments.viewer
+    last_seen  INTEGER NOT NULL,
+    profile    TEXT NOT NULL,               -- the in-room profile (JSON, see PROTOCOL.md)
+    PRIMARY KEY (session, viewer)
+) WITHOUT ROWID;
+CREATE INDEX profiles_by_viewer ON profiles(viewer);
+
+CREATE TABLE exposures (
+    session    INTEGER NOT NULL,
+    cue        TEXT NOT NULL,               -- cues.id
+    slot       TEXT NOT NULL,               -- the script: '2号 卖点1'
+    context    TEXT NOT NULL,               -- the leading segment when chosen, or 全体
+    variant    TEXT NOT NULL,               -- the variant's tone; '' for the default text
+    by_kind    TEXT NOT NULL,               -- ack | shown
+    at         INTEGER NOT NULL,            -- when the streamer acted on it (ms)
+    mix        TEXT NOT NULL,               -- the audience mix then: [[segment, share], ...]
+    reward     REAL NOT NULL,               -- 0-1, 0.5 = no change
+    lift       TEXT NOT NULL                -- {purchase, orders, link, rate, sentiment}
+);
+CREATE INDEX exposures_by_time ON exposures(session, at);
+"#,
 ];
 
 /// The database's schema version.
@@ -187,7 +212,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 8);
+        assert_eq!(tables, 10);
         conn.pragma_update(None, "user_version", VERSION + 1)
             .unwrap();
         assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));

@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 
 use super::record::{EventKind, Record, cue_state_str, intent_bit};
 use super::{
-    Appended, GROUP_ROWS, Job, Pruned, Reply, Session, SessionRequest, Shared, StoreError,
-    StoreOptions, SyncMode, schema, stamp,
+    Appended, Forgotten, GROUP_ROWS, Job, Pruned, Reply, Session, SessionRequest, Shared,
+    StoreError, StoreOptions, SyncMode, schema, stamp,
 };
 
 /// Opens the write connection: WAL, the chosen `synchronous`, `secure_delete`, migrations.
@@ -432,7 +432,15 @@ impl Writer {
                         .transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let comments = tx.execute("DELETE FROM comments WHERE session = ?1", [key])?;
                     let events = tx.execute("DELETE FROM events WHERE session = ?1", [key])?;
-                    for table in ["cues", "actions", "minutes", "words", "source_gaps"] {
+                    for table in [
+                        "cues",
+                        "actions",
+                        "minutes",
+                        "words",
+                        "source_gaps",
+                        "profiles",
+                        "exposures",
+                    ] {
                         tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), [key])?;
                     }
                     tx.execute("DELETE FROM sessions WHERE key = ?1", [key])?;
@@ -666,6 +674,52 @@ fn write_record(
             ])?;
             Ok(true)
         }
+        Record::Profiles { rows, .. } => {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO profiles (session, viewer, last_seen, profile)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (viewer, last_seen, profile) in rows {
+                insert.execute(params![session, viewer, last_seen, profile])?;
+            }
+            Ok(true)
+        }
+        Record::Exposure { settled, .. } => {
+            let e = &settled.exposure;
+            tx.prepare_cached(
+                "INSERT INTO exposures (session, cue, slot, context, variant, by_kind, at, mix,
+                 reward, lift) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                session,
+                e.cue,
+                e.slot,
+                e.context,
+                e.variant,
+                e.by,
+                e.at,
+                serde_json::to_string(&e.mix).unwrap_or_default(),
+                settled.reward,
+                serde_json::to_string(&settled.lift).unwrap_or_default(),
+            ])?;
+            Ok(true)
+        }
+        Record::Forget { viewer, .. } => {
+            let room: String = tx.query_row(
+                "SELECT room FROM sessions WHERE key = ?1",
+                params![session],
+                |r| r.get(0),
+            )?;
+            let gone = delete_viewer(tx, &room, viewer)?;
+            tracing::info!(
+                room,
+                comments = gone.comments,
+                events = gone.events,
+                profiles = gone.profiles,
+                "a viewer was forgotten"
+            );
+            Ok(true)
+        }
         Record::SessionEnd { at, .. } => {
             tx.prepare_cached(
                 "UPDATE sessions SET ended_at = ?2, clean_end = 1, last_at = max(last_at, ?2)
@@ -675,6 +729,29 @@ fn write_record(
             Ok(true)
         }
     }
+}
+
+/// Deletes what is kept of `viewer` (a pseudonym) in every session of `room`: comments,
+/// events and profiles. Minute counts and cue evidence samples (text without a viewer) stay.
+pub(crate) fn delete_viewer(
+    conn: &Connection,
+    room: &str,
+    viewer: &str,
+) -> rusqlite::Result<Forgotten> {
+    let delete = |table: &str| {
+        conn.execute(
+            &format!(
+                "DELETE FROM {table} WHERE viewer = ?2
+                 AND session IN (SELECT key FROM sessions WHERE room = ?1)"
+            ),
+            params![room, viewer],
+        )
+    };
+    Ok(Forgotten {
+        comments: delete("comments")?,
+        events: delete("events")?,
+        profiles: delete("profiles")?,
+    })
 }
 
 /// Evidence JSON as stored: sample comments masked again, or removed without `keep_text`.

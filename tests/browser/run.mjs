@@ -260,6 +260,30 @@ try {
     await consoleA.locator("#sources li.empty", { hasText: "没有配置平台来源" }).waitFor();
   });
 
+  await step("the audience mix shows the segments; forgetting a viewer clears their comments on every console", async () => {
+    await consoleA.waitForFunction(() => document.querySelectorAll("#mix .mix-row").length >= 6);
+    const names = await consoleA.locator("#mix .mix-name").allTextContents();
+    check(names.includes("价格敏感") && names.includes("新客"), `segments shown: ${names.join(" ")}`);
+    const text = `3号多少钱 ${RUN}-forget`;
+    for (let i = 0; i < 3; i++) {
+      await ingest([{ type: "comment", id: `bt-${RUN}-forget-${i}`, user: `bt-${RUN}-forget`, text }]);
+      await consoleA.waitForTimeout(600);
+    }
+    const line = (page) => page.locator("#feed li", { hasText: `${RUN}-forget` }).first();
+    await line(consoleA).waitFor();
+    await line(consoleB).waitFor();
+    const button = line(consoleA).locator(".c-forget");
+    await button.click();
+    check((await button.textContent()) === "确认遗忘?", "the first click asks for confirmation");
+    await button.click();
+    for (const page of [consoleA, consoleB]) {
+      await page.waitForFunction(
+        (marker) => ![...document.querySelectorAll("#feed .c-text")].some((e) => e.textContent.includes(marker)),
+        `${RUN}-forget`,
+      );
+    }
+  });
+
   await step("ack on console A reaches console B, the overlay and the question cluster", async () => {
     await consoleA.locator(`#cues li[data-key="${cueId}"] [data-action=ack_cue]`).click();
     await consoleB.locator('#cue-filter [data-filter="all"]').click();
