@@ -10,6 +10,7 @@
 //! mentioned first.
 
 use super::matcher::Found as Occurrence;
+use super::normalize::Seen;
 use super::sentiment::{NEGATIVE_BELOW, POSITIVE_ABOVE};
 use super::{Clause, Intent, IntentSet};
 use crate::lexicon::Trigger;
@@ -59,6 +60,10 @@ pub struct Input<'a> {
     pub triggers: &'a [Trigger],
     /// Where triggers occur in `text`, by position; at one position, shortest first.
     pub found: &'a [Occurrence],
+    /// What normalization saw in the text before product references were rewritten.
+    pub seen: Seen,
+    /// A product reference was rewritten (to digits and 号).
+    pub numbered: bool,
 }
 
 pub struct Found {
@@ -80,6 +85,8 @@ pub fn detect(input: Input<'_>) -> Found {
         has_product,
         triggers,
         found,
+        seen,
+        numbered,
     } = input;
     let mut intents = IntentSet::default();
     let mut first_ask: Option<(usize, Intent)> = None;
@@ -133,7 +140,7 @@ pub fn detect(input: Input<'_>) -> Found {
         }
     }
     let mut question = false;
-    let keys = RuleChars::of(text);
+    let keys = RuleChars::of(seen, numbered);
     if keys.digit
         && let Some(at) = height_weight(text)
     {
@@ -208,9 +215,9 @@ pub fn detect(input: Input<'_>) -> Found {
     }
 }
 
-/// Which rules below can apply, from one pass over the characters: each rule needs one of a
-/// few characters and most comments hold none of them, so one pass here replaces a scan per
-/// rule.
+/// Which rules below can apply: each rule needs one of a few characters and most comments
+/// hold none of them. Normalization noted them as it wrote the text; masking only removes
+/// such characters, and rewriting a product reference only adds digits.
 #[derive(Debug, Default)]
 struct RuleChars {
     /// An ASCII digit: [`height_weight`].
@@ -224,21 +231,13 @@ struct RuleChars {
 }
 
 impl RuleChars {
-    fn of(text: &str) -> RuleChars {
-        let mut keys = RuleChars::default();
-        for c in text.chars() {
-            match c {
-                '1' => {
-                    keys.digit = true;
-                    keys.one = true;
-                }
-                '0'..='9' => keys.digit = true,
-                '比' | '不' | '和' | '跟' | '与' => keys.compare = true,
-                '要' | '来' => keys.order = true,
-                _ => {}
-            }
+    fn of(seen: Seen, numbered: bool) -> RuleChars {
+        RuleChars {
+            digit: numbered || seen.has(Seen::DIGIT),
+            one: numbered || seen.has(Seen::ONE),
+            compare: seen.has(Seen::COMPARE),
+            order: seen.has(Seen::ORDER),
         }
-        keys
     }
 }
 

@@ -22,6 +22,7 @@ mod question;
 mod segment;
 mod sentiment;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use serde::{Serialize, Serializer};
 
 use crate::lexicon::{Lexicons, Trigger, WordInfo};
 use matcher::{Matcher, PatternIndex};
+use normalize::Seen;
 
 pub use normalize::{MAX_CHARS, MAX_SCAN_BYTES};
 pub use product::RoomCatalog;
@@ -341,6 +343,8 @@ pub enum AnalyzerError {
     },
     #[error("cannot index intent triggers: {source}")]
     Triggers { source: matcher::PatternError },
+    #[error("cannot index the room's product names: {source}")]
+    Names { source: matcher::PatternError },
 }
 
 impl fmt::Debug for Analyzer {
@@ -468,13 +472,44 @@ impl Analyzer {
 
     fn analyze_with(&self, input: &str, room: &RoomCatalog, sc: &mut Scratch) -> Analysis {
         let norm = normalize::normalize(input, &self.traditional, &mut sc.buf);
-        let (masked_text, found) = crate::privacy::mask(&sc.buf);
+        let seen = norm.seen;
+        // Each stage below runs only when the text holds a character it needs (see `Seen`).
+        let (masked_text, found) = if seen.has(Seen::MASKABLE) {
+            crate::privacy::mask(&sc.buf)
+        } else {
+            (
+                Cow::Borrowed(sc.buf.as_str()),
+                crate::privacy::Found::default(),
+            )
+        };
         let masked = found.any();
         let mut text = String::with_capacity(masked_text.len() + 8);
         sc.spans.clear();
-        product::canonicalize(&masked_text, &mut text, &mut sc.spans);
+        if seen.has(Seen::REFERENCE) {
+            product::canonicalize(&masked_text, &mut text, &mut sc.spans);
+        } else {
+            text.push_str(&masked_text);
+        }
         drop(masked_text);
-        product::find_atoms(&text, &self.emotes, room, &mut sc.spans);
+        // Triggers and the room's names in one pass over the text.
+        self.trigger_matcher.find_overlapping_with(
+            room.names(),
+            &text,
+            &mut sc.pad,
+            &mut sc.triggers,
+            &mut sc.names,
+        );
+        // Masking writes placeholders in brackets.
+        let brackets = masked || seen.has(Seen::BRACKET);
+        let numbered = !sc.spans.is_empty();
+        product::find_atoms(
+            &text,
+            &self.emotes,
+            room,
+            &sc.names,
+            brackets,
+            &mut sc.spans,
+        );
 
         segment::segment(&self.jieba, &text, &sc.spans, &mut sc.tokens);
         for tok in &mut sc.tokens {
@@ -484,6 +519,7 @@ impl Analyzer {
         let clauses = question::clauses(
             &text,
             &sc.tokens,
+            seen.has(Seen::NEGATION),
             &self.exclaim_matcher,
             &mut sc.exclaimed,
             &mut sc.clauses,
@@ -491,8 +527,6 @@ impl Analyzer {
         let is_question = clauses.iter().any(|c| c.question);
         let score = sentiment::score(&sc.tokens, clauses, norm.emphasis);
         let product = product::link(&text, &sc.spans, room);
-        self.trigger_matcher
-            .find_overlapping(&text, &mut sc.triggers);
         let found = intent::detect(intent::Input {
             text: &text,
             clauses,
@@ -505,6 +539,8 @@ impl Analyzer {
             },
             contact: found.contact(),
             has_product: product.is_some(),
+            seen,
+            numbered,
             triggers: &self.triggers,
             found: &sc.triggers,
         });
@@ -571,6 +607,10 @@ struct Scratch {
     clauses: Vec<Clause>,
     exclaimed: Vec<(u32, u32)>,
     triggers: Vec<matcher::Found>,
+    /// Occurrences of the room's names.
+    names: Vec<matcher::Found>,
+    /// The text padded with zeros, for [`PatternIndex::find_overlapping_with`].
+    pad: Vec<u8>,
 }
 
 thread_local! {
