@@ -154,8 +154,8 @@ pub fn detect(input: Input<'_>) -> Found {
         intents.insert(Intent::AskLink);
         note_ask(at, Intent::AskLink, &mut first_ask);
     }
-    if keys.compare
-        && let Some(at) = comparison(text)
+    if (keys.bu || keys.compare)
+        && let Some(at) = comparison(text, keys.bu, keys.compare)
     {
         intents.insert(Intent::Compare);
         note_ask(at, Intent::Compare, &mut first_ask);
@@ -224,7 +224,9 @@ struct RuleChars {
     digit: bool,
     /// `1`: the "扣1" answer.
     one: bool,
-    /// 比 不 和 跟 与: [`comparison`].
+    /// 不: [`comparison`] by 不如.
+    bu: bool,
+    /// 比 和 跟 与: [`comparison`] otherwise.
     compare: bool,
     /// 要 来: [`quantity_order`].
     order: bool,
@@ -235,6 +237,7 @@ impl RuleChars {
         RuleChars {
             digit: numbered || seen.has(Seen::DIGIT),
             one: numbered || seen.has(Seen::ONE),
+            bu: seen.has(Seen::BU),
             compare: seen.has(Seen::COMPARE),
             order: seen.has(Seen::ORDER),
         }
@@ -279,10 +282,14 @@ fn height_weight(text: &str) -> Option<usize> {
 }
 
 /// A comparison with something else: `比某宝便宜`, `还不如`, `和波司登的比呢`, `跟大牌差不多`.
-fn comparison(text: &str) -> Option<usize> {
+/// `bu` and `others` say whether `text` may hold 不, and 比 和 跟 or 与.
+fn comparison(text: &str, bu: bool, others: bool) -> Option<usize> {
     // 不如 anywhere wins over an earlier 比 or 和, so the first pass only looks for it.
-    if let Some(at) = find_pair(text, '不', '如') {
+    if bu && let Some(at) = find_pair(text, '不', '如') {
         return Some(at);
+    }
+    if !others {
+        return None;
     }
     let mut prev: Option<char> = None;
     let mut chars = text.char_indices().peekable();

@@ -2,13 +2,14 @@
 //!
 //! Two matchers, because the pattern sets differ a thousandfold in size:
 //!
-//! - [`Matcher`], Aho-Corasick, for the few dozen exclamations and a room's product names.
+//! - [`Matcher`], Aho-Corasick, for the few dozen exclamations.
 //!   [`aho_corasick::AhoCorasick`] picks its automaton at run time and calls it through a trait
 //!   object, one dynamic call per byte, and by default runs a vectorised prefilter whose setup
 //!   costs more than it skips on a 25-byte comment. [`Matcher`] holds the DFA itself, so the
 //!   search loop is monomorphized and inlined, with the prefilter off.
-//! - [`PatternIndex`] for the ~1,160 intent triggers. Their DFA is 2.7 MB, and walking it
-//!   touched a new cache line at nearly every byte: the largest cost of analysis in time,
+//! - [`PatternIndex`] for the ~1,160 intent triggers and a room's product names (searched in
+//!   one pass, [`PatternIndex::find_overlapping_with`]). The triggers' DFA is 2.7 MB, and
+//!   walking it touched a new cache line at nearly every byte: the largest cost in time,
 //!   though not in instructions (the contiguous NFA is smaller but slower still). Comments
 //!   are short, nine characters on average, so the index looks patterns up by their first two
 //!   characters, behind a 2 KB bit filter that turns most positions away, and compares the
@@ -220,6 +221,8 @@ impl PatternIndex {
         pad.extend_from_slice(text.as_bytes());
         pad.extend_from_slice(&[0; 8]);
         let bytes = pad.as_slice();
+        // A room's names are two characters or longer: most rooms have no single to look up.
+        let other_singles = other.filter(|o| !o.singles.is_empty());
         let mut start = 0;
         while start < n {
             let window = word64(&bytes[start..]);
@@ -228,7 +231,7 @@ impl PatternIndex {
             // One-character patterns are the shortest, so they come first.
             let single = key(window, first);
             self.lookup_single(bytes, n, single, start, after, out);
-            if let Some(other) = other {
+            if let Some(other) = other_singles {
                 other.lookup_single(bytes, n, single, start, after, other_out);
             }
             if after < n {
@@ -347,6 +350,8 @@ pub fn leftmost_longest(found: &[Found]) -> impl Iterator<Item = Found> + '_ {
 struct Groups {
     /// (key, start, end); `end == 0` marks an empty slot (a group has entries).
     slots: Vec<(u64, u32, u32)>,
+    /// How many groups there are.
+    len: usize,
     shift: u32,
     /// Bit `hash >> filter_shift` is set for every key.
     filter: Vec<u64>,
@@ -365,6 +370,7 @@ impl Groups {
         let bits = (groups.len() * 16).next_power_of_two().max(64);
         let mut table = Groups {
             slots: vec![(0, 0, 0); len],
+            len: groups.len(),
             shift: 64 - len.trailing_zeros(),
             filter: vec![0; bits / 64],
             filter_shift: 64 - bits.trailing_zeros(),
@@ -380,6 +386,10 @@ impl Groups {
             table.slots[i] = group;
         }
         table
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     #[inline]

@@ -331,6 +331,10 @@ pub struct Analyzer {
     traditional: normalize::Simplifier,
     stopwords: rustc_hash::FxHashSet<Box<str>>,
     complaint_topics: Vec<(Box<str>, &'static str)>,
+    /// Bit `c` set: a degree adverb or negator starts with Basic Multilingual Plane character
+    /// `c`. Most tokens start with no such character, and then [`Analyzer::word_info`] need
+    /// not look up their first one or two characters.
+    split_heads: Box<[u64]>,
 }
 
 /// Why an [`Analyzer`] could not be built.
@@ -384,7 +388,17 @@ impl Analyzer {
             what: "exclamation",
             source,
         })?;
+        let mut split_heads = vec![0u64; 0x10000 / 64].into_boxed_slice();
+        for (word, info) in &lex.words {
+            if let Some(c) = word.chars().next()
+                && (info.degree != 0.0 || info.negator)
+                && let Some(w) = split_heads.get_mut(c as usize / 64)
+            {
+                *w |= 1 << (c as usize % 64);
+            }
+        }
         Ok(Analyzer {
+            split_heads,
             jieba,
             words: lex.words,
             triggers: lex.triggers,
@@ -431,6 +445,15 @@ impl Analyzer {
     fn word_info(&self, word: &str) -> WordInfo {
         let info = self.words.get(word).copied().unwrap_or_default();
         if info.sentiment != 0.0 || info.negator || info.degree != 0.0 {
+            return info;
+        }
+        // Beyond the plane the bitmap has no say.
+        let first = word.chars().next().map_or(0, |c| c as usize);
+        if self
+            .split_heads
+            .get(first / 64)
+            .is_some_and(|w| w & (1 << (first % 64)) == 0)
+        {
             return info;
         }
         for (split, _) in word.char_indices().skip(1).take(2) {

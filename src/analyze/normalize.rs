@@ -52,12 +52,14 @@ impl Seen {
     pub const DIGIT: u16 = 1 << 3;
     /// `1`.
     pub const ONE: u16 = 1 << 4;
-    /// 比 不 和 跟 与: a comparison.
+    /// 比 和 跟 与: a comparison.
     pub const COMPARE: u16 = 1 << 5;
     /// 要 来: an order with a quantity.
     pub const ORDER: u16 = 1 << 6;
     /// 不 没: the A不A question form.
     pub const NEGATION: u16 = 1 << 7;
+    /// 不: a comparison by 不如.
+    pub const BU: u16 = 1 << 8;
 
     pub fn has(self, flags: u16) -> bool {
         self.0 & flags != 0
@@ -72,8 +74,17 @@ impl Seen {
         if !('\u{4e00}'..='\u{9fff}').contains(&c) {
             return 0;
         }
-        let i = c as usize - 0x4e00;
-        if HAN_SEEN[i / 64] & (1 << (i % 64)) == 0 {
+        Seen::of_han(c)
+    }
+
+    /// [`Seen::of`] a character of the main CJK block.
+    #[inline]
+    fn of_han(c: char) -> u16 {
+        let i = (c as usize).wrapping_sub(0x4e00);
+        if HAN_SEEN
+            .get(i / 64)
+            .is_none_or(|w| w & (1 << (i % 64)) == 0)
+        {
             return 0;
         }
         han_seen(c)
@@ -90,7 +101,7 @@ fn han_seen(c: char) -> u16 {
     match c {
         '第' | '链' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十'
         | '两' => Seen::REFERENCE,
-        '不' => Seen::COMPARE | Seen::NEGATION,
+        '不' => Seen::BU | Seen::NEGATION,
         '比' | '和' | '跟' | '与' => Seen::COMPARE,
         '要' | '来' => Seen::ORDER,
         '没' => Seen::NEGATION,
@@ -242,7 +253,7 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
                 if c == raw {
                     (c, Class::Other)
                 } else {
-                    if c == ' ' && out.as_bytes().last().is_none_or(|&b| b == b' ') {
+                    if c == ' ' && ends_in_space(out) {
                         continue;
                     }
                     (c, class(c))
@@ -252,7 +263,7 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
                 let Some(c) = map_char(raw, traditional) else {
                     continue;
                 };
-                if c == ' ' && out.as_bytes().last().is_none_or(|&b| b == b' ') {
+                if c == ' ' && ends_in_space(out) {
                     continue;
                 }
                 (c, class(c))
@@ -305,6 +316,12 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
     result.longest_run = longest;
     result.seen = Seen(seen);
     result
+}
+
+/// Whether the text written so far is empty or ends in a space: a space is not written there.
+#[inline]
+fn ends_in_space(out: &str) -> bool {
+    out.as_bytes().last().is_none_or(|&b| b == b' ')
 }
 
 /// Maps one input character; `None` drops it.
