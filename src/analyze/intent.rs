@@ -10,6 +10,7 @@
 //! mentioned first.
 
 use super::matcher::Found as Occurrence;
+use super::normalize::Seen;
 use super::sentiment::{NEGATIVE_BELOW, POSITIVE_ABOVE};
 use super::{Clause, Intent, IntentSet};
 use crate::lexicon::Trigger;
@@ -59,6 +60,10 @@ pub struct Input<'a> {
     pub triggers: &'a [Trigger],
     /// Where triggers occur in `text`, by position; at one position, shortest first.
     pub found: &'a [Occurrence],
+    /// What normalization saw in the text before product references were rewritten.
+    pub seen: Seen,
+    /// A product reference was rewritten (to digits and 号).
+    pub numbered: bool,
 }
 
 pub struct Found {
@@ -80,6 +85,8 @@ pub fn detect(input: Input<'_>) -> Found {
         has_product,
         triggers,
         found,
+        seen,
+        numbered,
     } = input;
     let mut intents = IntentSet::default();
     let mut first_ask: Option<(usize, Intent)> = None;
@@ -133,7 +140,7 @@ pub fn detect(input: Input<'_>) -> Found {
         }
     }
     let mut question = false;
-    let keys = RuleChars::of(text);
+    let keys = RuleChars::of(seen, numbered);
     if keys.digit
         && let Some(at) = height_weight(text)
     {
@@ -147,8 +154,8 @@ pub fn detect(input: Input<'_>) -> Found {
         intents.insert(Intent::AskLink);
         note_ask(at, Intent::AskLink, &mut first_ask);
     }
-    if keys.compare
-        && let Some(at) = comparison(text)
+    if (keys.bu || keys.compare)
+        && let Some(at) = comparison(text, keys.bu, keys.compare)
     {
         intents.insert(Intent::Compare);
         note_ask(at, Intent::Compare, &mut first_ask);
@@ -208,37 +215,32 @@ pub fn detect(input: Input<'_>) -> Found {
     }
 }
 
-/// Which rules below can apply, from one pass over the characters: each rule needs one of a
-/// few characters and most comments hold none of them, so one pass here replaces a scan per
-/// rule.
+/// Which rules below can apply: each rule needs one of a few characters and most comments
+/// hold none of them. Normalization noted them as it wrote the text; masking only removes
+/// such characters, and rewriting a product reference only adds digits.
 #[derive(Debug, Default)]
 struct RuleChars {
     /// An ASCII digit: [`height_weight`].
     digit: bool,
     /// `1`: the "扣1" answer.
     one: bool,
-    /// 比 不 和 跟 与: [`comparison`].
+    /// 不: [`comparison`] by 不如.
+    bu: bool,
+    /// 比 和 跟 与: [`comparison`] otherwise.
     compare: bool,
     /// 要 来: [`quantity_order`].
     order: bool,
 }
 
 impl RuleChars {
-    fn of(text: &str) -> RuleChars {
-        let mut keys = RuleChars::default();
-        for c in text.chars() {
-            match c {
-                '1' => {
-                    keys.digit = true;
-                    keys.one = true;
-                }
-                '0'..='9' => keys.digit = true,
-                '比' | '不' | '和' | '跟' | '与' => keys.compare = true,
-                '要' | '来' => keys.order = true,
-                _ => {}
-            }
+    fn of(seen: Seen, numbered: bool) -> RuleChars {
+        RuleChars {
+            digit: numbered || seen.has(Seen::DIGIT),
+            one: numbered || seen.has(Seen::ONE),
+            bu: seen.has(Seen::BU),
+            compare: seen.has(Seen::COMPARE),
+            order: seen.has(Seen::ORDER),
         }
-        keys
     }
 }
 
@@ -280,10 +282,14 @@ fn height_weight(text: &str) -> Option<usize> {
 }
 
 /// A comparison with something else: `比某宝便宜`, `还不如`, `和波司登的比呢`, `跟大牌差不多`.
-fn comparison(text: &str) -> Option<usize> {
+/// `bu` and `others` say whether `text` may hold 不, and 比 和 跟 or 与.
+fn comparison(text: &str, bu: bool, others: bool) -> Option<usize> {
     // 不如 anywhere wins over an earlier 比 or 和, so the first pass only looks for it.
-    if let Some(at) = find_pair(text, '不', '如') {
+    if bu && let Some(at) = find_pair(text, '不', '如') {
         return Some(at);
+    }
+    if !others {
+        return None;
     }
     let mut prev: Option<char> = None;
     let mut chars = text.char_indices().peekable();

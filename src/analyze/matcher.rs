@@ -2,13 +2,14 @@
 //!
 //! Two matchers, because the pattern sets differ a thousandfold in size:
 //!
-//! - [`Matcher`], Aho-Corasick, for the few dozen exclamations and a room's product names.
+//! - [`Matcher`], Aho-Corasick, for the few dozen exclamations.
 //!   [`aho_corasick::AhoCorasick`] picks its automaton at run time and calls it through a trait
 //!   object, one dynamic call per byte, and by default runs a vectorised prefilter whose setup
 //!   costs more than it skips on a 25-byte comment. [`Matcher`] holds the DFA itself, so the
 //!   search loop is monomorphized and inlined, with the prefilter off.
-//! - [`PatternIndex`] for the ~1,160 intent triggers. Their DFA is 2.7 MB, and walking it
-//!   touched a new cache line at nearly every byte: the largest cost of analysis in time,
+//! - [`PatternIndex`] for the ~1,160 intent triggers and a room's product names (searched in
+//!   one pass, [`PatternIndex::find_overlapping_with`]). The triggers' DFA is 2.7 MB, and
+//!   walking it touched a new cache line at nearly every byte: the largest cost in time,
 //!   though not in instructions (the contiguous NFA is smaller but slower still). Comments
 //!   are short, nine characters on average, so the index looks patterns up by their first two
 //!   characters, behind a 2 KB bit filter that turns most positions away, and compares the
@@ -195,35 +196,96 @@ impl PatternIndex {
     /// start, then shortest first, then in pattern order. For one start that is the order of
     /// `AhoCorasick::find_overlapping_iter` (which reports by end, and at one end in pattern
     /// order for equal strings); only the order across starts differs.
+    #[cfg(test)]
     pub fn find_overlapping(&self, text: &str, out: &mut Vec<Found>) {
+        let mut pad = Vec::new();
+        self.find_overlapping_with(None, text, &mut pad, out, &mut Vec::new());
+    }
+
+    /// [`Self::find_overlapping`] of this index into `out` and of `other` into `other_out`, in
+    /// one pass over `text`: both look up the same keys at each character. `pad` is scratch
+    /// space for a copy of the text followed by zeros, so every eight-byte read of the scan
+    /// is one load (reads past the end of a `str` took a byte at a time).
+    pub fn find_overlapping_with(
+        &self,
+        other: Option<&PatternIndex>,
+        text: &str,
+        pad: &mut Vec<u8>,
+        out: &mut Vec<Found>,
+        other_out: &mut Vec<Found>,
+    ) {
         out.clear();
-        let bytes = text.as_bytes();
+        other_out.clear();
+        let n = text.len();
+        pad.clear();
+        pad.extend_from_slice(text.as_bytes());
+        pad.extend_from_slice(&[0; 8]);
+        let bytes = pad.as_slice();
+        // A room's names are two characters or longer: most rooms have no single to look up.
+        let other_singles = other.filter(|o| !o.singles.is_empty());
         let mut start = 0;
-        while start < bytes.len() {
+        while start < n {
             let window = word64(&bytes[start..]);
             let first = utf8_len(bytes[start]);
             let after = start + first;
             // One-character patterns are the shortest, so they come first.
-            let (from, to) = self.singles.get(key(window, first));
-            if from != to {
-                self.compare(bytes, start, after, from, to, out);
+            let single = key(window, first);
+            self.lookup_single(bytes, n, single, start, after, out);
+            if let Some(other) = other_singles {
+                other.lookup_single(bytes, n, single, start, after, other_out);
             }
-            if after < bytes.len() {
+            if after < n {
                 let len = first + utf8_len(bytes[after]);
-                let (from, to) = self.pairs.get(key(window, len));
-                if from != to {
-                    self.compare(bytes, start, start + len, from, to, out);
+                let pair = key(window, len);
+                self.lookup_pair(bytes, n, pair, start, start + len, out);
+                if let Some(other) = other {
+                    other.lookup_pair(bytes, n, pair, start, start + len, other_out);
                 }
             }
             start = after;
         }
     }
 
-    /// Pushes the entries `from..to` whose tail follows at `after`.
     #[inline(always)]
+    fn lookup_single(
+        &self,
+        bytes: &[u8],
+        n: usize,
+        key: u64,
+        start: usize,
+        after: usize,
+        out: &mut Vec<Found>,
+    ) {
+        let (from, to) = self.singles.get(key);
+        if from != to {
+            self.compare(bytes, n, start, after, from, to, out);
+        }
+    }
+
+    #[inline(always)]
+    fn lookup_pair(
+        &self,
+        bytes: &[u8],
+        n: usize,
+        key: u64,
+        start: usize,
+        after: usize,
+        out: &mut Vec<Found>,
+    ) {
+        let (from, to) = self.pairs.get(key);
+        if from != to {
+            self.compare(bytes, n, start, after, from, to, out);
+        }
+    }
+
+    /// Pushes the entries `from..to` whose tail follows at `after`. `bytes` is the text
+    /// (`n` bytes) followed by at least eight zeros.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn compare(
         &self,
         bytes: &[u8],
+        n: usize,
         start: usize,
         after: usize,
         from: u32,
@@ -231,11 +293,12 @@ impl PatternIndex {
         out: &mut Vec<Found>,
     ) {
         let rest = &bytes[after..];
+        let left = n - after;
         let head = word(rest);
         let tails = self.tails.as_bytes();
         for e in &self.entries[from as usize..to as usize] {
             let len = usize::from(e.tail_len);
-            if head & head_mask(len) != e.head || rest.len() < len {
+            if head & head_mask(len) != e.head || left < len {
                 continue;
             }
             let tail_start = e.tail_start as usize;
@@ -250,6 +313,33 @@ impl PatternIndex {
     }
 }
 
+/// The non-overlapping leftmost-longest matches among `found` (as [`PatternIndex`] reports
+/// them: by start, then shortest first, then in pattern order): what
+/// `AhoCorasick::find_iter` with `MatchKind::LeftmostLongest` gives on the same text.
+pub fn leftmost_longest(found: &[Found]) -> impl Iterator<Item = Found> + '_ {
+    let mut i = 0;
+    let mut end = 0;
+    std::iter::from_fn(move || {
+        while i < found.len() {
+            let start = found[i].start;
+            // The first of the longest at this start: lengths only grow along one start.
+            let mut best = found[i];
+            i += 1;
+            while i < found.len() && found[i].start == start {
+                if found[i].end > best.end {
+                    best = found[i];
+                }
+                i += 1;
+            }
+            if start >= end {
+                end = best.end;
+                return Some(best);
+            }
+        }
+        None
+    })
+}
+
 /// Key → range of entries, looked up at every character of every comment.
 ///
 /// Open addressing, at most half full, so a hit is a multiplication and nearly always one
@@ -260,6 +350,8 @@ impl PatternIndex {
 struct Groups {
     /// (key, start, end); `end == 0` marks an empty slot (a group has entries).
     slots: Vec<(u64, u32, u32)>,
+    /// How many groups there are.
+    len: usize,
     shift: u32,
     /// Bit `hash >> filter_shift` is set for every key.
     filter: Vec<u64>,
@@ -278,6 +370,7 @@ impl Groups {
         let bits = (groups.len() * 16).next_power_of_two().max(64);
         let mut table = Groups {
             slots: vec![(0, 0, 0); len],
+            len: groups.len(),
             shift: 64 - len.trailing_zeros(),
             filter: vec![0; bits / 64],
             filter_shift: 64 - bits.trailing_zeros(),
@@ -293,6 +386,10 @@ impl Groups {
             table.slots[i] = group;
         }
         table
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     #[inline]
@@ -393,6 +490,41 @@ mod tests {
             for text in texts() {
                 assert!(ours.find_iter(&text).eq(theirs.find_iter(&text)), "{text}");
             }
+        }
+    }
+
+    #[test]
+    fn leftmost_longest_same_as_aho_corasick() {
+        let index = PatternIndex::new(PATTERNS).unwrap();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(PATTERNS)
+            .unwrap();
+        let mut found = Vec::new();
+        for text in texts() {
+            index.find_overlapping(&text, &mut found);
+            let ours: Vec<_> = leftmost_longest(&found)
+                .map(|f| (f.pattern, f.start, f.end))
+                .collect();
+            let theirs: Vec<_> = ac
+                .find_iter(&text)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
+
+    #[test]
+    fn one_pass_over_two_indexes_is_two_passes() {
+        let a = PatternIndex::new(&PATTERNS[..8]).unwrap();
+        let b = PatternIndex::new(&PATTERNS[6..]).unwrap();
+        let (mut pad, mut both_a, mut both_b, mut one) = (vec![], vec![], vec![], vec![]);
+        for text in texts() {
+            a.find_overlapping_with(Some(&b), &text, &mut pad, &mut both_a, &mut both_b);
+            a.find_overlapping(&text, &mut one);
+            assert_eq!(both_a, one, "{text}");
+            b.find_overlapping(&text, &mut one);
+            assert_eq!(both_b, one, "{text}");
         }
     }
 

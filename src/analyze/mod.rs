@@ -22,6 +22,7 @@ mod question;
 mod segment;
 mod sentiment;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use serde::{Serialize, Serializer};
 
 use crate::lexicon::{Lexicons, Trigger, WordInfo};
 use matcher::{Matcher, PatternIndex};
+use normalize::Seen;
 
 pub use normalize::{MAX_CHARS, MAX_SCAN_BYTES};
 pub use product::RoomCatalog;
@@ -329,6 +331,10 @@ pub struct Analyzer {
     traditional: normalize::Simplifier,
     stopwords: rustc_hash::FxHashSet<Box<str>>,
     complaint_topics: Vec<(Box<str>, &'static str)>,
+    /// Bit `c` set: a degree adverb or negator starts with Basic Multilingual Plane character
+    /// `c`. Most tokens start with no such character, and then [`Analyzer::word_info`] need
+    /// not look up their first one or two characters.
+    split_heads: Box<[u64]>,
 }
 
 /// Why an [`Analyzer`] could not be built.
@@ -341,6 +347,8 @@ pub enum AnalyzerError {
     },
     #[error("cannot index intent triggers: {source}")]
     Triggers { source: matcher::PatternError },
+    #[error("cannot index the room's product names: {source}")]
+    Names { source: matcher::PatternError },
 }
 
 impl fmt::Debug for Analyzer {
@@ -380,7 +388,17 @@ impl Analyzer {
             what: "exclamation",
             source,
         })?;
+        let mut split_heads = vec![0u64; 0x10000 / 64].into_boxed_slice();
+        for (word, info) in &lex.words {
+            if let Some(c) = word.chars().next()
+                && (info.degree != 0.0 || info.negator)
+                && let Some(w) = split_heads.get_mut(c as usize / 64)
+            {
+                *w |= 1 << (c as usize % 64);
+            }
+        }
         Ok(Analyzer {
+            split_heads,
             jieba,
             words: lex.words,
             triggers: lex.triggers,
@@ -429,6 +447,15 @@ impl Analyzer {
         if info.sentiment != 0.0 || info.negator || info.degree != 0.0 {
             return info;
         }
+        // Beyond the plane the bitmap has no say.
+        let first = word.chars().next().map_or(0, |c| c as usize);
+        if self
+            .split_heads
+            .get(first / 64)
+            .is_some_and(|w| w & (1 << (first % 64)) == 0)
+        {
+            return info;
+        }
         for (split, _) in word.char_indices().skip(1).take(2) {
             let (head, tail) = word.split_at(split);
             // The head decides most splits (it must be a degree adverb or a negator), so the
@@ -468,13 +495,44 @@ impl Analyzer {
 
     fn analyze_with(&self, input: &str, room: &RoomCatalog, sc: &mut Scratch) -> Analysis {
         let norm = normalize::normalize(input, &self.traditional, &mut sc.buf);
-        let (masked_text, found) = crate::privacy::mask(&sc.buf);
+        let seen = norm.seen;
+        // Each stage below runs only when the text holds a character it needs (see `Seen`).
+        let (masked_text, found) = if seen.has(Seen::MASKABLE) {
+            crate::privacy::mask(&sc.buf)
+        } else {
+            (
+                Cow::Borrowed(sc.buf.as_str()),
+                crate::privacy::Found::default(),
+            )
+        };
         let masked = found.any();
         let mut text = String::with_capacity(masked_text.len() + 8);
         sc.spans.clear();
-        product::canonicalize(&masked_text, &mut text, &mut sc.spans);
+        if seen.has(Seen::REFERENCE) {
+            product::canonicalize(&masked_text, &mut text, &mut sc.spans);
+        } else {
+            text.push_str(&masked_text);
+        }
         drop(masked_text);
-        product::find_atoms(&text, &self.emotes, room, &mut sc.spans);
+        // Triggers and the room's names in one pass over the text.
+        self.trigger_matcher.find_overlapping_with(
+            room.names(),
+            &text,
+            &mut sc.pad,
+            &mut sc.triggers,
+            &mut sc.names,
+        );
+        // Masking writes placeholders in brackets.
+        let brackets = masked || seen.has(Seen::BRACKET);
+        let numbered = !sc.spans.is_empty();
+        product::find_atoms(
+            &text,
+            &self.emotes,
+            room,
+            &sc.names,
+            brackets,
+            &mut sc.spans,
+        );
 
         segment::segment(&self.jieba, &text, &sc.spans, &mut sc.tokens);
         for tok in &mut sc.tokens {
@@ -484,6 +542,7 @@ impl Analyzer {
         let clauses = question::clauses(
             &text,
             &sc.tokens,
+            seen.has(Seen::NEGATION),
             &self.exclaim_matcher,
             &mut sc.exclaimed,
             &mut sc.clauses,
@@ -491,8 +550,6 @@ impl Analyzer {
         let is_question = clauses.iter().any(|c| c.question);
         let score = sentiment::score(&sc.tokens, clauses, norm.emphasis);
         let product = product::link(&text, &sc.spans, room);
-        self.trigger_matcher
-            .find_overlapping(&text, &mut sc.triggers);
         let found = intent::detect(intent::Input {
             text: &text,
             clauses,
@@ -505,6 +562,8 @@ impl Analyzer {
             },
             contact: found.contact(),
             has_product: product.is_some(),
+            seen,
+            numbered,
             triggers: &self.triggers,
             found: &sc.triggers,
         });
@@ -571,6 +630,10 @@ struct Scratch {
     clauses: Vec<Clause>,
     exclaimed: Vec<(u32, u32)>,
     triggers: Vec<matcher::Found>,
+    /// Occurrences of the room's names.
+    names: Vec<matcher::Found>,
+    /// The text padded with zeros, for [`PatternIndex::find_overlapping_with`].
+    pad: Vec<u8>,
 }
 
 thread_local! {

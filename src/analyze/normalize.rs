@@ -26,7 +26,129 @@ pub struct Normalized {
     /// mapping, as far as it was read: all of it unless `truncated`. Flood detection needs
     /// it, and counting here saves it a pass over the input.
     pub longest_run: usize,
+    /// Which kinds of characters the normalized text holds (see [`Seen`]).
+    pub seen: Seen,
 }
+
+/// Kinds of characters in the normalized text, noted as each is written.
+///
+/// Every later stage looks for something that needs one of a few characters: masking an
+/// ASCII letter, digit or `@`, a product reference a digit or a numeral, an emote code a `[`.
+/// Most comments hold none of them, and a flag set here lets a stage skip its pass over the
+/// text, where each pass decoding every character again was most of the cost of analysis.
+/// A flag may be set when the stage then finds nothing, never the other way round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seen(u16);
+
+impl Seen {
+    /// An ASCII letter or digit, or `@`: [`crate::privacy::mask`] can find something.
+    pub const MASKABLE: u16 = 1;
+    /// A character that can begin a numbered product reference: an ASCII digit, `#`, `n`,
+    /// 第, 链 or a Chinese numeral.
+    pub const REFERENCE: u16 = 1 << 1;
+    /// `[`: an emote code.
+    pub const BRACKET: u16 = 1 << 2;
+    /// An ASCII digit.
+    pub const DIGIT: u16 = 1 << 3;
+    /// `1`.
+    pub const ONE: u16 = 1 << 4;
+    /// 比 和 跟 与: a comparison.
+    pub const COMPARE: u16 = 1 << 5;
+    /// 要 来: an order with a quantity.
+    pub const ORDER: u16 = 1 << 6;
+    /// 不 没: the A不A question form.
+    pub const NEGATION: u16 = 1 << 7;
+    /// 不: a comparison by 不如.
+    pub const BU: u16 = 1 << 8;
+
+    pub fn has(self, flags: u16) -> bool {
+        self.0 & flags != 0
+    }
+
+    /// The flags of one character of normalized text.
+    #[inline]
+    fn of(c: char) -> u16 {
+        if c.is_ascii() {
+            return ASCII_SEEN[c as usize];
+        }
+        if !('\u{4e00}'..='\u{9fff}').contains(&c) {
+            return 0;
+        }
+        Seen::of_han(c)
+    }
+
+    /// [`Seen::of`] a character of the main CJK block.
+    #[inline]
+    fn of_han(c: char) -> u16 {
+        let i = (c as usize).wrapping_sub(0x4e00);
+        if HAN_SEEN
+            .get(i / 64)
+            .is_none_or(|w| w & (1 << (i % 64)) == 0)
+        {
+            return 0;
+        }
+        han_seen(c)
+    }
+}
+
+/// The Han characters [`han_seen`] gives flags to.
+const HAN_NOTED: [char; 21] = [
+    '第', '链', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十', '两', '比', '不', '和',
+    '跟', '与', '要', '来', '没',
+];
+
+fn han_seen(c: char) -> u16 {
+    match c {
+        '第' | '链' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十'
+        | '两' => Seen::REFERENCE,
+        '不' => Seen::BU | Seen::NEGATION,
+        '比' | '和' | '跟' | '与' => Seen::COMPARE,
+        '要' | '来' => Seen::ORDER,
+        '没' => Seen::NEGATION,
+        _ => 0,
+    }
+}
+
+/// A bit per character of the main CJK block: set for [`HAN_NOTED`]. Most Han characters
+/// have no flag, and a bit test says so before the `match`.
+const HAN_SEEN: [u64; 0x5200 / 64] = {
+    let mut bits = [0u64; 0x5200 / 64];
+    let mut k = 0;
+    while k < HAN_NOTED.len() {
+        let i = HAN_NOTED[k] as usize - 0x4e00;
+        bits[i / 64] |= 1 << (i % 64);
+        k += 1;
+    }
+    bits
+};
+
+/// [`Seen`] flags of each ASCII character.
+const ASCII_SEEN: [u16; 128] = {
+    let mut t = [0u16; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        let mut f = 0;
+        if c.is_ascii_alphanumeric() || c == b'@' {
+            f |= Seen::MASKABLE;
+        }
+        if c.is_ascii_digit() {
+            f |= Seen::DIGIT | Seen::REFERENCE;
+        }
+        if c == b'1' {
+            f |= Seen::ONE;
+        }
+        if c == b'#' || c == b'n' {
+            f |= Seen::REFERENCE;
+        }
+        if c == b'[' {
+            f |= Seen::BRACKET;
+        }
+        t[b] = f;
+        b += 1;
+    }
+    t
+};
 
 /// Traditional → simplified character table.
 ///
@@ -68,6 +190,28 @@ impl Simplifier {
     }
 }
 
+/// How a character of normalized text is treated by run collapsing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// ASCII digits and letters are always kept (numbers, ids, `xxl`).
+    Kept,
+    /// Punctuation: one is as good as many.
+    Punct,
+    /// Everything else: runs longer than [`RUN_KEEP`] are collapsed.
+    Other,
+}
+
+#[inline]
+fn class(c: char) -> Class {
+    if c.is_ascii_alphanumeric() {
+        Class::Kept
+    } else if is_punct(c) {
+        Class::Punct
+    } else {
+        Class::Other
+    }
+}
+
 /// Normalizes `input` into `out` (cleared first).
 pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Normalized {
     out.clear();
@@ -82,53 +226,73 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
         result.truncated = true;
     }
     let mut kept = 0usize;
-    let mut prev: Option<char> = None;
-    let mut run = 0usize; // length of the current run of `prev` in the input
+    // The previous mapped character and the length of its run in the input; `\0` is never
+    // mapped to (it is a control character), so it stands for "none yet".
+    let mut prev = '\0';
+    let mut run = 0usize;
     let mut cheer = false; // a run of four or more of one digit was kept
-    let mut raw_prev: Option<char> = None;
+    let mut raw_prev = '\0';
     let mut raw_run = 0usize;
+    let mut longest = 0usize;
+    let mut seen = 0u16;
     for raw in scan.chars() {
-        if Some(raw) == raw_prev {
+        if raw == raw_prev {
             raw_run += 1;
         } else {
-            raw_prev = Some(raw);
+            raw_prev = raw;
             raw_run = 1;
         }
-        if !raw.is_ascii_digit() {
-            result.longest_run = result.longest_run.max(raw_run);
+        // `\0` is counted as a run too: the comparison above starts it at one either way.
+        if raw_run > longest && !raw.is_ascii_digit() {
+            longest = raw_run;
         }
-        let Some(c) = map_char(raw, traditional) else {
-            continue;
+        // Most characters of a comment are Han, which are neither punctuation nor kept.
+        let (c, class) = match raw {
+            '\u{4e00}'..='\u{9fff}' => {
+                let c = traditional.simplify(raw);
+                if c == raw {
+                    (c, Class::Other)
+                } else {
+                    if c == ' ' && ends_in_space(out) {
+                        continue;
+                    }
+                    (c, class(c))
+                }
+            }
+            _ => {
+                let Some(c) = map_char(raw, traditional) else {
+                    continue;
+                };
+                if c == ' ' && ends_in_space(out) {
+                    continue;
+                }
+                (c, class(c))
+            }
         };
-        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
-            continue;
-        }
-        if Some(c) == prev {
+        if c == prev {
             run += 1;
         } else {
-            prev = Some(c);
+            prev = c;
             run = 1;
         }
-        let keep = if c.is_ascii_digit() {
-            // Numbers carry meaning (prices, phone numbers, 160 100斤) except as cheering:
-            // 6666 and 1111 are 666 and 111; handled after the run ends.
-            true
-        } else if is_punct(c) {
-            if run > 1 && matches!(c, '!' | '?') && run == 2 {
-                result.emphasis = result.emphasis.saturating_add(1);
+        match class {
+            Class::Kept => {}
+            Class::Punct => {
+                if run > 1 {
+                    if run == 2 && matches!(c, '!' | '?') {
+                        result.emphasis = result.emphasis.saturating_add(1);
+                    }
+                    continue;
+                }
             }
-            run == 1
-        } else if c.is_ascii_alphabetic() {
-            // Letters spell ids and words (www, xxl); leave them.
-            true
-        } else {
-            if run == RUN_KEEP + 1 {
-                result.emphasis = result.emphasis.saturating_add(1);
+            Class::Other => {
+                if run > RUN_KEEP {
+                    if run == RUN_KEEP + 1 {
+                        result.emphasis = result.emphasis.saturating_add(1);
+                    }
+                    continue;
+                }
             }
-            run <= RUN_KEEP
-        };
-        if !keep {
-            continue;
         }
         if kept == MAX_CHARS {
             result.truncated = true;
@@ -136,9 +300,12 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
         }
         out.push(c);
         kept += 1;
+        seen |= Seen::of(c);
         // Every digit is kept, so `run` is also the run in `out`: only then can there be
         // cheering to squeeze, and the rescan of `out` is skipped for nearly every comment.
-        cheer |= run >= 4 && c.is_ascii_digit();
+        if run >= 4 && c.is_ascii_digit() {
+            cheer = true;
+        }
     }
     while out.ends_with(' ') {
         out.pop();
@@ -146,7 +313,15 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
     if cheer {
         squeeze_cheer_digits(out);
     }
+    result.longest_run = longest;
+    result.seen = Seen(seen);
     result
+}
+
+/// Whether the text written so far is empty or ends in a space: a space is not written there.
+#[inline]
+fn ends_in_space(out: &str) -> bool {
+    out.as_bytes().last().is_none_or(|&b| b == b' ')
 }
 
 /// Maps one input character; `None` drops it.

@@ -10,11 +10,10 @@
 
 use std::sync::Arc;
 
-use aho_corasick::MatchKind;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::AnalyzerError;
-use super::matcher::Matcher;
+use super::matcher::{self, PatternIndex};
 use crate::config::Product;
 
 /// Highest product number read from text; larger numbers are quantities, prices or dates.
@@ -40,13 +39,15 @@ pub struct Span {
     pub kind: SpanKind,
 }
 
-/// A room's catalog compiled for analysis: product ids and a matcher for their names.
+/// A room's catalog compiled for analysis: product ids and an index of their names.
 #[derive(Debug, Default, Clone)]
 pub struct RoomCatalog {
     ids: Vec<Arc<str>>,
     by_id: FxHashMap<Arc<str>, usize>,
-    matcher: Option<Matcher>,
-    /// For each matcher pattern: the product it names, or `None` for a plain room word.
+    /// Names and words, searched in the same pass as the intent triggers (see
+    /// [`PatternIndex::find_overlapping_with`]); `None` when there are none.
+    names: Option<PatternIndex>,
+    /// For each name pattern: the product it names, or `None` for a plain room word.
     targets: Vec<Option<u16>>,
 }
 
@@ -88,14 +89,9 @@ impl RoomCatalog {
             }
         }
         if !patterns.is_empty() {
-            let matcher =
-                Matcher::new(MatchKind::LeftmostLongest, &patterns).map_err(|source| {
-                    AnalyzerError::Matcher {
-                        what: "product name",
-                        source,
-                    }
-                })?;
-            catalog.matcher = Some(matcher);
+            let names =
+                PatternIndex::new(&patterns).map_err(|source| AnalyzerError::Names { source })?;
+            catalog.names = Some(names);
         }
         Ok(catalog)
     }
@@ -108,6 +104,11 @@ impl RoomCatalog {
     /// Product ids in catalog order.
     pub fn ids(&self) -> &[Arc<str>] {
         &self.ids
+    }
+
+    /// The index of the room's names and words, if it has any.
+    pub(super) fn names(&self) -> Option<&PatternIndex> {
+        self.names.as_ref()
     }
 
     /// The shared id for a product id, if it is in the catalog.
@@ -283,27 +284,43 @@ fn cn_number(s: &str) -> Option<(u32, usize)> {
 }
 
 /// Adds spans for emote codes, masking placeholders and the room's names; keeps spans sorted
-/// and never overlapping.
+/// and never overlapping. `names` are the occurrences of the room's names in `text` (from
+/// [`RoomCatalog::names`]); `brackets` is false when `text` holds no `[`, so no emote code or
+/// placeholder.
 pub fn find_atoms(
     text: &str,
     emotes: &FxHashSet<Box<str>>,
     room: &RoomCatalog,
+    names: &[matcher::Found],
+    brackets: bool,
     spans: &mut Vec<Span>,
 ) {
-    let mut found: Vec<Span> = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
+    // Spans are pushed as found; each is checked against those before it, numbers first.
+    let numbers = spans.len();
+    let push = |spans: &mut Vec<Span>, span: Span| {
+        let overlaps = spans
+            .iter()
+            .any(|s| span.start < s.end && s.start < span.end);
+        if !overlaps {
+            spans.push(span);
+        }
+    };
+    while brackets && i < bytes.len() {
         if bytes[i] == b'[' {
             let window = &bytes[i..bytes.len().min(i + 26)];
             if let Some(close) = window.iter().position(|b| *b == b']') {
                 let code = &text[i..i + close + 1];
                 if emotes.contains(code) || crate::privacy::PLACEHOLDERS.contains(&code) {
-                    found.push(Span {
-                        start: i as u32,
-                        end: (i + close + 1) as u32,
-                        kind: SpanKind::Atom,
-                    });
+                    push(
+                        spans,
+                        Span {
+                            start: i as u32,
+                            end: (i + close + 1) as u32,
+                            kind: SpanKind::Atom,
+                        },
+                    );
                     i += close + 1;
                     continue;
                 }
@@ -311,28 +328,23 @@ pub fn find_atoms(
         }
         i += 1;
     }
-    if let Some(matcher) = &room.matcher {
-        for m in matcher.find_iter(text) {
-            let kind = match room.targets[m.pattern().as_usize()] {
-                Some(index) => SpanKind::Name(index),
-                None => SpanKind::Word,
-            };
-            found.push(Span {
-                start: m.start() as u32,
-                end: m.end() as u32,
+    for m in matcher::leftmost_longest(names) {
+        let kind = match room.targets.get(m.pattern).copied().flatten() {
+            Some(index) => SpanKind::Name(index),
+            None => SpanKind::Word,
+        };
+        push(
+            spans,
+            Span {
+                start: m.start as u32,
+                end: m.end as u32,
                 kind,
-            });
-        }
+            },
+        );
     }
-    for span in found {
-        let overlaps = spans
-            .iter()
-            .any(|s| span.start < s.end && s.start < span.end);
-        if !overlaps {
-            spans.push(span);
-        }
+    if spans.len() > numbers {
+        spans.sort_unstable_by_key(|s| s.start);
     }
-    spans.sort_unstable_by_key(|s| s.start);
 }
 
 /// The comment's product: the first numbered reference the catalog knows (any number when the
@@ -442,7 +454,11 @@ mod tests {
             let mut out = String::new();
             let mut spans = Vec::new();
             canonicalize(s, &mut out, &mut spans);
-            find_atoms(&out, &emotes, &room, &mut spans);
+            let mut names = Vec::new();
+            if let Some(index) = room.names() {
+                index.find_overlapping(&out, &mut names);
+            }
+            find_atoms(&out, &emotes, &room, &names, true, &mut spans);
             link(&out, &spans, &room).map(|id| id.to_string())
         };
         assert_eq!(run("羽绒服多少钱").as_deref(), Some("1"));

@@ -55,10 +55,12 @@ const NOT_INTERROGATIVE: &[&str] = &["几乎", "哪怕", "什么的", "哪里哪
 const INTERROGATIVE_PREFIXES: &[&str] = &["什么", "怎么", "哪", "啥", "咋", "多少", "几", "为啥"];
 
 /// Splits `tokens` into clauses (written to `out`) and marks the questions.
+/// `negation` is false when `text` holds neither 不 nor 没 (so no A不A form);
 /// `exclaimed` is scratch space for the exclamations' byte ranges.
 pub fn clauses<'a>(
     text: &str,
     tokens: &[Tok],
+    negation: bool,
     exclaims: &Matcher,
     exclaimed: &mut Vec<(u32, u32)>,
     out: &'a mut Vec<Clause>,
@@ -85,7 +87,7 @@ pub fn clauses<'a>(
     let mut exclaimed = Exclaimed::new(text, exclaims, exclaimed);
     for c in out.iter_mut() {
         if !c.question {
-            c.question = asks(text, &tokens[c.first..c.end], &mut exclaimed);
+            c.question = asks(text, &tokens[c.first..c.end], negation, &mut exclaimed);
         }
     }
     out
@@ -136,7 +138,7 @@ fn clause(tokens: &[Tok], first: usize, end: usize) -> Clause {
     }
 }
 
-fn asks(text: &str, tokens: &[Tok], exclaimed: &mut Exclaimed<'_>) -> bool {
+fn asks(text: &str, tokens: &[Tok], negation: bool, exclaimed: &mut Exclaimed<'_>) -> bool {
     let word = |t: &Tok| &text[t.start as usize..t.end as usize];
     for t in tokens {
         // Whether the token is interrogative is cheap; whether it sits in an exclamation needs
@@ -156,7 +158,7 @@ fn asks(text: &str, tokens: &[Tok], exclaimed: &mut Exclaimed<'_>) -> bool {
             return true;
         }
     }
-    a_not_a(&text[tokens[0].start as usize..tokens[tokens.len() - 1].end as usize])
+    negation && a_not_a(&text[tokens[0].start as usize..tokens[tokens.len() - 1].end as usize])
 }
 
 /// An interrogative by the lexicon, or a short word that starts like one (什么样, 哪款).

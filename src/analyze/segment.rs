@@ -37,11 +37,13 @@ fn cut(jieba: &Jieba, text: &str, from: usize, to: usize, tokens: &mut Vec<Tok>)
         let start = from + token.byte_start;
         let end = from + token.byte_end;
         let word = token.word;
-        // Most tokens start with a Han character, which is neither space nor punctuation.
-        let han = word
-            .chars()
-            .next()
-            .is_some_and(|c| matches!(c, '\u{4e00}'..='\u{9fff}'));
+        // Most tokens start with a Han character, which is neither space nor punctuation:
+        // U+4E00..U+9FFF is E4 B8 80 ..= E9 BF BF in UTF-8, told from the first two bytes.
+        let han = match word.as_bytes() {
+            [0xe5..=0xe9, ..] => true,
+            [0xe4, b, ..] => *b >= 0xb8,
+            _ => false,
+        };
         let space = !han && word.chars().all(char::is_whitespace);
         let brk = space || !han && word.chars().all(is_punct);
         tokens.push(Tok {
