@@ -6,10 +6,11 @@
 //! ```
 //!
 //! Scenarios (all when none is named): `startup`, `rooms`, `max-rate`, `cue-latency`, `fanout`,
-//! `memory`. Each prints a block of results; `--json FILE` also appends one JSON object per
+//! `memory`, `flood`. Each prints a block of results; `--json FILE` also appends one JSON object per
 //! scenario to FILE (what `bench/run-all` collects). `--smoke` runs every scenario for a second
 //! or two at low rates, so CI checks that they still work without measuring anything.
-//! `--hours H` sets the simulated length of `memory` (default 4).
+//! `--hours H` sets the simulated length of `memory` (default 4), `--flood-hours H` that of
+//! `flood` (default 1).
 //!
 //! Everything stays on loopback and every wait is bounded. Server, load generator and this
 //! program share the machine's cores; each block says how much CPU the server used.
@@ -46,6 +47,7 @@ struct Options {
     smoke: bool,
     json: Option<PathBuf>,
     hours: f64,
+    flood_hours: f64,
     only: Vec<String>,
 }
 
@@ -54,6 +56,7 @@ fn main() -> Result<()> {
         smoke: false,
         json: None,
         hours: 4.0,
+        flood_hours: 1.0,
         only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -67,19 +70,26 @@ fn main() -> Result<()> {
                     .and_then(|h| h.parse().ok())
                     .ok_or("--hours needs a number")?
             }
+            "--flood-hours" => {
+                options.flood_hours = args
+                    .next()
+                    .and_then(|h| h.parse().ok())
+                    .ok_or("--flood-hours needs a number")?
+            }
             // `cargo bench` passes `--bench`; criterion-style filters are not used here.
             "--bench" => {}
             other if other.starts_with("--") => return Err(format!("unknown flag {other}").into()),
             name => options.only.push(name.to_string()),
         }
     }
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("startup", startup),
         ("rooms", rooms),
         ("max-rate", max_rate),
         ("cue-latency", cue_latency),
         ("fanout", fanout),
         ("memory", memory),
+        ("flood", flood),
     ];
     for name in &options.only {
         if !scenarios.iter().any(|(n, _)| n == name) {
@@ -346,15 +356,32 @@ fn fanout(o: &Options) -> Result<Value> {
 /// Hours of a 1,000 comments/s room replayed as fast as the server takes them, with the server's
 /// RSS sampled at every simulated 10 minutes (600,000 comments) and the store's size at the end.
 fn memory(o: &Options) -> Result<Value> {
-    let hours = if o.smoke { 0.002 } else { o.hours };
+    replay(o, o.hours, 12_000, 8)
+}
+
+/// The issue 10 flood: one simulated hour (3.6 M comments) into one room, offered at the room's
+/// own rate limit (`room_events_per_s`, 20,000/s by default) over 12 connections, i.e. as fast
+/// as the room takes them; RSS before the load, its peak, and after.
+fn flood(o: &Options) -> Result<Value> {
+    replay(o, o.flood_hours, 20_000, 12)
+}
+
+/// `hours` of a 1,000/s room, sent at `rate` over `connections`: RSS before the load, at every
+/// simulated 10 minutes, at its peak (sampled every 200 ms), at the end of the load and after
+/// 10 s idle; the store's size.
+fn replay(o: &Options, hours: f64, rate: u32, connections: u32) -> Result<Value> {
+    let hours = if o.smoke { 0.002 } else { hours };
     // One room takes the whole stream; several connections because each is rate-limited.
-    let rate = if o.smoke { 2_000 } else { 12_000 };
+    let rate = if o.smoke { 2_000 } else { rate };
     let total = (hours * 3600.0 * 1000.0) as u64;
     // Sends until `total` comments are in; the load generator gets twice the time it needs.
     let secs = (total / u64::from(rate)).max(1) * 2;
     let step = if o.smoke { 1_000 } else { 600_000 };
     let server = Server::start(Some(&rooms_config(1, false)))?;
-    let sim = SimProcess::spawn(&server, &room_ids(1), rate, secs, 8, 50)?;
+    let mib = |kib: Option<u64>| kib.unwrap_or(0) as f64 / 1024.0;
+    let before = mib(server.rss_kib());
+    let mut peak = before;
+    let sim = SimProcess::spawn(&server, &room_ids(1), rate, secs, connections, 50)?;
     let started = Instant::now();
     let mut samples = Vec::new();
     let mut next = step;
@@ -362,8 +389,9 @@ fn memory(o: &Options) -> Result<Value> {
     while ingested < total && !sim.done() {
         std::thread::sleep(Duration::from_millis(200));
         ingested = server.ingested().unwrap_or(ingested);
+        let rss = server.rss_kib().unwrap_or(0);
+        peak = peak.max(rss as f64 / 1024.0);
         if ingested >= next {
-            let rss = server.rss_kib().unwrap_or(0);
             samples.push((ingested, rss));
             println!(
                 "simulated {:>5.0} min: {ingested:>9} comments, RSS {:.1} MiB",
@@ -376,12 +404,16 @@ fn memory(o: &Options) -> Result<Value> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let end = mib(server.rss_kib());
     // Dropping it stops it: the summary is not needed.
     drop(sim);
     // The database is measured once the writer has caught up.
     std::thread::sleep(Duration::from_secs(2));
     let ingested = server.ingested().unwrap_or(ingested);
     let bytes = server.data_bytes();
+    // Idle: the windows expire and the allocator may give pages back.
+    std::thread::sleep(Duration::from_secs(if o.smoke { 1 } else { 10 }));
+    let idle = mib(server.rss_kib());
     let rss: Vec<f64> = samples.iter().map(|s| s.1 as f64 / 1024.0).collect();
     // Warm-up: the first simulated 30 minutes (three samples).
     let warm = rss.get(2.min(rss.len().saturating_sub(1))).copied();
@@ -400,15 +432,23 @@ fn memory(o: &Options) -> Result<Value> {
         "target_rate": rate,
         "rate": round(ingested as f64 / elapsed, 0),
         "comments": ingested,
+        "rss_mib_before": round(before, 1),
         "rss_mib_samples": rss.iter().map(|r| round(*r, 1)).collect::<Vec<_>>(),
+        "rss_mib_peak": round(peak, 1),
+        "rss_mib_end": round(end, 1),
+        "rss_mib_idle_10s": round(idle, 1),
         "rss_growth_after_warmup_pct": round(growth, 1),
         "store_mib": round(bytes as f64 / (1024.0 * 1024.0), 1),
         "store_mib_per_million": round(per_million, 1),
     });
     println!(
-        "{ingested} comments ({} simulated hours at 1,000/s, sent at {}/s); RSS after warm-up -> end: {:+.1}%; store {} MiB, {} MiB per million comments",
+        "{ingested} comments ({} simulated hours at 1,000/s, sent at {}/s); RSS before {} MiB, peak {}, end {}, 10 s idle {}; after warm-up -> end: {:+.1}%; store {} MiB, {} MiB per million comments",
         result["simulated_hours"],
         result["rate"],
+        result["rss_mib_before"],
+        result["rss_mib_peak"],
+        result["rss_mib_end"],
+        result["rss_mib_idle_10s"],
         growth,
         result["store_mib"],
         result["store_mib_per_million"]

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     #[command(flatten)]
     pub lexicons: LexiconArgs,
+    /// Test aid for the Autobahn|Testsuite: /ws/ingest and /ws/room/R echo every message
+    /// instead of ingesting it (same gate, tokens and limits). Never for a real stream.
+    #[arg(long)]
+    pub conformance_echo: bool,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
@@ -68,6 +72,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             demo: args.demo,
             lexicons,
             data_dir: Some(args.data_dir.clone()),
+            conformance_echo: args.conformance_echo,
         };
         server::run(listener, config, options, shutdown_signal()).await
     })?;

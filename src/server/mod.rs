@@ -17,6 +17,7 @@
 
 mod auth;
 mod demo_feed;
+mod echo;
 mod gate;
 mod ingest;
 mod pages;
@@ -68,6 +69,8 @@ pub struct Options {
     /// Where the store keeps its database; `None` runs without a store (nothing persisted,
     /// acks mean "queued for the room").
     pub data_dir: Option<std::path::PathBuf>,
+    /// Test aid: `/ws/ingest` and `/ws/room/R` echo messages (see `echo.rs`). Off by default.
+    pub conformance_echo: bool,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -188,12 +191,10 @@ pub async fn run(
         server: Arc::new(config.server.clone()),
         connections: connections.clone(),
     };
-    let router = router(app)
-        .merge(sources.router())
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(config.server.clone()),
-            front,
-        ));
+    let echo = options.conformance_echo.then(|| app.clone());
+    let router = echo::wrap(router(app), echo).merge(sources.router()).layer(
+        axum::middleware::from_fn_with_state(Arc::new(config.server.clone()), front),
+    );
     let addr = listener.local_addr().ok();
     let cap = connection_cap(config.limits.max_connections);
     tracing::info!(
