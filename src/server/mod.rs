@@ -528,6 +528,9 @@ pub fn classify(error: &axum::Error, limit: usize) -> (u16, String) {
             (1009, format!("message too big: the limit is {limit} bytes"))
         }
         Some(WsError::Utf8(_)) => (1007, "invalid UTF-8 in a text message".into()),
+        // Checked before the text tests below: "Control frame too big" is a protocol error
+        // (a control frame over 125 bytes), not a message over the limit.
+        Some(WsError::Protocol(_)) => (1002, format!("protocol error: {inner}")),
         _ if inner.contains("UTF-8") || inner.contains("utf-8") => {
             (1007, "invalid UTF-8 in a text message".into())
         }
@@ -538,5 +541,35 @@ pub fn classify(error: &axum::Error, limit: usize) -> (u16, String) {
             (1009, format!("message too big: the limit is {limit} bytes"))
         }
         _ => (1002, format!("protocol error: {inner}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error, ProtocolError};
+
+    fn code(error: Error) -> u16 {
+        classify(&axum::Error::new(error), 65_536).0
+    }
+
+    #[test]
+    fn close_codes_follow_the_error_kind_not_its_wording() {
+        // "Control frame too big" says "too big" but is a protocol error (Autobahn 7.3.6).
+        assert_eq!(
+            code(Error::Protocol(ProtocolError::ControlFrameTooBig)),
+            1002
+        );
+        assert_eq!(
+            code(Error::Protocol(ProtocolError::FragmentedControlFrame)),
+            1002
+        );
+        let long = CapacityError::MessageTooLong {
+            size: 70_000,
+            max_size: 65_536,
+        };
+        assert_eq!(code(Error::Capacity(long)), 1009);
+        let utf8 = Error::Utf8("invalid utf-8 sequence".into());
+        assert_eq!(code(utf8), 1007);
     }
 }
