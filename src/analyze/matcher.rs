@@ -128,25 +128,21 @@ fn word64(bytes: &[u8]) -> u64 {
 
 /// The lookup key of the first `len` bytes of a [`word64`]: the UTF-8 of a pattern's first
 /// character, or of its first two. Taken from bytes, so the text is never decoded; UTF-8
-/// being prefix-free, no two keys of one table collide.
+/// being prefix-free, no two keys of one table collide. `len` is 1 to 8 (two characters of at
+/// most four bytes), and the mask is a shift rather than a branch.
 #[inline]
 fn key(window: u64, len: usize) -> u64 {
-    if len >= 8 {
-        window
-    } else {
-        window & ((1 << (8 * len)) - 1)
-    }
+    // 64 - 8 × len is 0 to 56 for every `len` this is called with; wrapping only keeps an
+    // impossible `len` from being a panic.
+    window & u64::MAX.wrapping_shr(64u32.wrapping_sub(8 * len as u32))
 }
 
-/// The length of the UTF-8 sequence a lead byte starts.
+/// The length of the UTF-8 sequence a lead byte starts, by its high four bits (a table, not
+/// a chain of compares: this runs twice per character of every comment).
 #[inline]
 fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0..=0x7f => 1,
-        0x80..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
+    const LEN: [u8; 16] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 4];
+    usize::from(LEN[usize::from(lead >> 4)])
 }
 
 impl PatternIndex {
@@ -230,25 +226,29 @@ impl PatternIndex {
             let after = start + first;
             // One-character patterns are the shortest, so they come first.
             let single = key(window, first);
-            self.lookup_single(bytes, n, single, start, after, out);
+            self.lookup(&self.singles, bytes, n, single, start, after, out);
             if let Some(other) = other_singles {
-                other.lookup_single(bytes, n, single, start, after, other_out);
+                other.lookup(&other.singles, bytes, n, single, start, after, other_out);
             }
             if after < n {
                 let len = first + utf8_len(bytes[after]);
                 let pair = key(window, len);
-                self.lookup_pair(bytes, n, pair, start, start + len, out);
+                self.lookup(&self.pairs, bytes, n, pair, start, start + len, out);
                 if let Some(other) = other {
-                    other.lookup_pair(bytes, n, pair, start, start + len, other_out);
+                    other.lookup(&other.pairs, bytes, n, pair, start, start + len, other_out);
                 }
             }
             start = after;
         }
     }
 
+    /// Pushes the entries of `key` in `groups` (this index's singles or pairs) whose tail
+    /// follows at `after`.
     #[inline(always)]
-    fn lookup_single(
+    #[allow(clippy::too_many_arguments)]
+    fn lookup(
         &self,
+        groups: &Groups,
         bytes: &[u8],
         n: usize,
         key: u64,
@@ -256,23 +256,7 @@ impl PatternIndex {
         after: usize,
         out: &mut Vec<Found>,
     ) {
-        let (from, to) = self.singles.get(key);
-        if from != to {
-            self.compare(bytes, n, start, after, from, to, out);
-        }
-    }
-
-    #[inline(always)]
-    fn lookup_pair(
-        &self,
-        bytes: &[u8],
-        n: usize,
-        key: u64,
-        start: usize,
-        after: usize,
-        out: &mut Vec<Found>,
-    ) {
-        let (from, to) = self.pairs.get(key);
+        let (from, to) = groups.get(key);
         if from != to {
             self.compare(bytes, n, start, after, from, to, out);
         }
@@ -340,14 +324,15 @@ pub fn leftmost_longest(found: &[Found]) -> impl Iterator<Item = Found> + '_ {
     })
 }
 
-/// Key → range of entries, looked up at every character of every comment.
+/// Key → range of entries, looked up at every character of every comment (and, in
+/// [`super::words`], for every token).
 ///
 /// Open addressing, at most half full, so a hit is a multiplication and nearly always one
 /// probe, where a general-purpose hash map costs several times that. Most lookups miss, and
 /// the trigger table is 32 KB, so a 16-bits-per-key filter answers those first from a few
 /// cache lines.
 #[derive(Debug, Clone)]
-struct Groups {
+pub(super) struct Groups {
     /// (key, start, end); `end == 0` marks an empty slot (a group has entries).
     slots: Vec<(u64, u32, u32)>,
     /// How many groups there are.
@@ -365,7 +350,7 @@ impl Default for Groups {
 }
 
 impl Groups {
-    fn new(groups: &[(u64, u32, u32)]) -> Groups {
+    pub(super) fn new(groups: &[(u64, u32, u32)]) -> Groups {
         let len = (groups.len() * 2).next_power_of_two().max(2);
         let bits = (groups.len() * 16).next_power_of_two().max(64);
         let mut table = Groups {
@@ -399,7 +384,7 @@ impl Groups {
 
     /// The range of `key`'s entries; empty when there are none.
     #[inline]
-    fn get(&self, key: u64) -> (u32, u32) {
+    pub(super) fn get(&self, key: u64) -> (u32, u32) {
         let hash = Self::hash(key);
         let bit = (hash >> self.filter_shift) as usize;
         if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
