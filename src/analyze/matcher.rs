@@ -128,25 +128,21 @@ fn word64(bytes: &[u8]) -> u64 {
 
 /// The lookup key of the first `len` bytes of a [`word64`]: the UTF-8 of a pattern's first
 /// character, or of its first two. Taken from bytes, so the text is never decoded; UTF-8
-/// being prefix-free, no two keys of one table collide.
+/// being prefix-free, no two keys of one table collide. `len` is 1 to 8 (two characters of at
+/// most four bytes), and the mask is a shift rather than a branch.
 #[inline]
 fn key(window: u64, len: usize) -> u64 {
-    if len >= 8 {
-        window
-    } else {
-        window & ((1 << (8 * len)) - 1)
-    }
+    // 64 - 8 × len is 0 to 56 for every `len` this is called with; wrapping only keeps an
+    // impossible `len` from being a panic.
+    window & u64::MAX.wrapping_shr(64u32.wrapping_sub(8 * len as u32))
 }
 
-/// The length of the UTF-8 sequence a lead byte starts.
+/// The length of the UTF-8 sequence a lead byte starts, by its high four bits (a table, not
+/// a chain of compares: this runs twice per character of every comment).
 #[inline]
 fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0..=0x7f => 1,
-        0x80..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
+    const LEN: [u8; 16] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 4];
+    usize::from(LEN[usize::from(lead >> 4)])
 }
 
 impl PatternIndex {
@@ -225,30 +221,40 @@ impl PatternIndex {
         let other_singles = other.filter(|o| !o.singles.is_empty());
         let mut start = 0;
         while start < n {
-            let window = word64(&bytes[start..]);
-            let first = utf8_len(bytes[start]);
+            // The padding makes this one bounds check per character (and it never fails); the
+            // lead bytes of both characters are then taken from the window, unchecked.
+            let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = bytes.get(start..start + 8) else {
+                break;
+            };
+            let window = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+            let first = utf8_len(b0);
             let after = start + first;
             // One-character patterns are the shortest, so they come first.
             let single = key(window, first);
-            self.lookup_single(bytes, n, single, start, after, out);
+            self.lookup(&self.singles, bytes, n, single, start, after, out);
             if let Some(other) = other_singles {
-                other.lookup_single(bytes, n, single, start, after, other_out);
+                other.lookup(&other.singles, bytes, n, single, start, after, other_out);
             }
             if after < n {
-                let len = first + utf8_len(bytes[after]);
+                // `first` is at most 4: the second character's lead byte is in the window.
+                let len = first + utf8_len((window >> (8 * first)) as u8);
                 let pair = key(window, len);
-                self.lookup_pair(bytes, n, pair, start, start + len, out);
+                self.lookup(&self.pairs, bytes, n, pair, start, start + len, out);
                 if let Some(other) = other {
-                    other.lookup_pair(bytes, n, pair, start, start + len, other_out);
+                    other.lookup(&other.pairs, bytes, n, pair, start, start + len, other_out);
                 }
             }
             start = after;
         }
     }
 
+    /// Pushes the entries of `key` in `groups` (this index's singles or pairs) whose tail
+    /// follows at `after`.
     #[inline(always)]
-    fn lookup_single(
+    #[allow(clippy::too_many_arguments)]
+    fn lookup(
         &self,
+        groups: &Groups,
         bytes: &[u8],
         n: usize,
         key: u64,
@@ -256,23 +262,7 @@ impl PatternIndex {
         after: usize,
         out: &mut Vec<Found>,
     ) {
-        let (from, to) = self.singles.get(key);
-        if from != to {
-            self.compare(bytes, n, start, after, from, to, out);
-        }
-    }
-
-    #[inline(always)]
-    fn lookup_pair(
-        &self,
-        bytes: &[u8],
-        n: usize,
-        key: u64,
-        start: usize,
-        after: usize,
-        out: &mut Vec<Found>,
-    ) {
-        let (from, to) = self.pairs.get(key);
+        let (from, to) = groups.get(key);
         if from != to {
             self.compare(bytes, n, start, after, from, to, out);
         }
@@ -340,23 +330,29 @@ pub fn leftmost_longest(found: &[Found]) -> impl Iterator<Item = Found> + '_ {
     })
 }
 
-/// Key → range of entries, looked up at every character of every comment.
+/// Key → range of entries, looked up at every character of every comment (and, in
+/// [`super::words`], for every token).
 ///
 /// Open addressing, at most half full, so a hit is a multiplication and nearly always one
 /// probe, where a general-purpose hash map costs several times that. Most lookups miss, and
-/// the trigger table is 32 KB, so a 16-bits-per-key filter answers those first from a few
-/// cache lines.
+/// the trigger table is 32 KB, so a bit filter answers those first from a few cache lines.
+/// The filter has the same size in every table, [`FILTER_BITS`] (2 KiB: 18 bits per key for
+/// the ~900 trigger pairs), so its index, the top bits of the hash, is within it by
+/// construction and the probe needs no bounds check.
 #[derive(Debug, Clone)]
-struct Groups {
+pub(super) struct Groups {
     /// (key, start, end); `end == 0` marks an empty slot (a group has entries).
     slots: Vec<(u64, u32, u32)>,
     /// How many groups there are.
     len: usize,
     shift: u32,
-    /// Bit `hash >> filter_shift` is set for every key.
-    filter: Vec<u64>,
-    filter_shift: u32,
+    /// Bit `hash >> (64 - FILTER_LOG2)` is set for every key.
+    filter: Box<[u64; FILTER_BITS / 64]>,
 }
+
+/// log2 of the bits of a [`Groups`] filter.
+const FILTER_LOG2: u32 = 14;
+const FILTER_BITS: usize = 1 << FILTER_LOG2;
 
 impl Default for Groups {
     fn default() -> Self {
@@ -365,19 +361,17 @@ impl Default for Groups {
 }
 
 impl Groups {
-    fn new(groups: &[(u64, u32, u32)]) -> Groups {
+    pub(super) fn new(groups: &[(u64, u32, u32)]) -> Groups {
         let len = (groups.len() * 2).next_power_of_two().max(2);
-        let bits = (groups.len() * 16).next_power_of_two().max(64);
         let mut table = Groups {
             slots: vec![(0, 0, 0); len],
             len: groups.len(),
             shift: 64 - len.trailing_zeros(),
-            filter: vec![0; bits / 64],
-            filter_shift: 64 - bits.trailing_zeros(),
+            filter: Box::new([0; FILTER_BITS / 64]),
         };
         for &group in groups {
             let hash = Self::hash(group.0);
-            let bit = (hash >> table.filter_shift) as usize;
+            let bit = Self::filter_bit(hash);
             table.filter[bit / 64] |= 1 << (bit % 64);
             let mut i = (hash >> table.shift) as usize;
             while table.slots[i].2 != 0 {
@@ -397,11 +391,18 @@ impl Groups {
         key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
+    /// The filter bit of a hash: below [`FILTER_BITS`], since it is the hash's top
+    /// [`FILTER_LOG2`] bits.
+    #[inline]
+    fn filter_bit(hash: u64) -> usize {
+        (hash >> (64 - FILTER_LOG2)) as usize
+    }
+
     /// The range of `key`'s entries; empty when there are none.
     #[inline]
-    fn get(&self, key: u64) -> (u32, u32) {
+    pub(super) fn get(&self, key: u64) -> (u32, u32) {
         let hash = Self::hash(key);
-        let bit = (hash >> self.filter_shift) as usize;
+        let bit = Self::filter_bit(hash);
         if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
             return (0, 0);
         }

@@ -21,6 +21,7 @@ mod product;
 mod question;
 mod segment;
 mod sentiment;
+mod words;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -29,7 +30,6 @@ use std::sync::Arc;
 
 use aho_corasick::MatchKind;
 use jieba_rs::Jieba;
-use rustc_hash::FxHashMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -323,7 +323,7 @@ impl Serialize for Analysis {
 /// Built once per process; analyzes comments of every room (`&self`, `Send + Sync`).
 pub struct Analyzer {
     jieba: Jieba,
-    words: FxHashMap<Box<str>, WordInfo>,
+    words: words::Words,
     triggers: Vec<Trigger>,
     trigger_matcher: PatternIndex,
     exclaim_matcher: Matcher,
@@ -400,7 +400,7 @@ impl Analyzer {
         Ok(Analyzer {
             split_heads,
             jieba,
-            words: lex.words,
+            words: words::Words::new(&lex.words),
             triggers: lex.triggers,
             trigger_matcher,
             exclaim_matcher,
@@ -439,14 +439,16 @@ impl Analyzer {
             .map_or("general", |(_, topic)| topic)
     }
 
-    /// What a token means to sentiment and questions. A token jieba fused from a degree
-    /// adverb or negator and a sentiment word (太贵, 超好看, 不好) that the lexicon lacks is read
-    /// as its two parts.
-    fn word_info(&self, word: &str) -> WordInfo {
-        let info = self.words.get(word).copied().unwrap_or_default();
+    /// What the token `text[start..end]` means to sentiment and questions. A token jieba
+    /// fused from a degree adverb or negator and a sentiment word (太贵, 超好看, 不好) that the
+    /// lexicon lacks is read as its two parts. `padded` is `text` followed by eight zeros
+    /// (see [`words::Words::get`]).
+    fn word_info(&self, text: &str, padded: &[u8], start: usize, end: usize) -> WordInfo {
+        let info = self.words.get(text, padded, start, end).unwrap_or_default();
         if info.sentiment != 0.0 || info.negator || info.degree != 0.0 {
             return info;
         }
+        let word = text.get(start..end).unwrap_or_default();
         // Beyond the plane the bitmap has no say.
         let first = word.chars().next().map_or(0, |c| c as usize);
         if self
@@ -457,16 +459,16 @@ impl Analyzer {
             return info;
         }
         for (split, _) in word.char_indices().skip(1).take(2) {
-            let (head, tail) = word.split_at(split);
+            let split = start + split;
             // The head decides most splits (it must be a degree adverb or a negator), so the
             // tail is looked up only after it.
-            let Some(h) = self.words.get(head) else {
+            let Some(h) = self.words.get(text, padded, start, split) else {
                 continue;
             };
             if h.degree == 0.0 && !h.negator {
                 continue;
             }
-            let Some(t) = self.words.get(tail) else {
+            let Some(t) = self.words.get(text, padded, split, end) else {
                 continue;
             };
             if t.sentiment == 0.0 {
@@ -535,9 +537,9 @@ impl Analyzer {
         );
 
         segment::segment(&self.jieba, &text, &sc.spans, &mut sc.tokens);
+        // `sc.pad` still holds the text followed by zeros, from the trigger search.
         for tok in &mut sc.tokens {
-            let word = &text[tok.start as usize..tok.end as usize];
-            tok.info = self.word_info(word);
+            tok.info = self.word_info(&text, &sc.pad, tok.start as usize, tok.end as usize);
         }
         let clauses = question::clauses(
             &text,
@@ -632,7 +634,8 @@ struct Scratch {
     triggers: Vec<matcher::Found>,
     /// Occurrences of the room's names.
     names: Vec<matcher::Found>,
-    /// The text padded with zeros, for [`PatternIndex::find_overlapping_with`].
+    /// The text padded with zeros, for [`PatternIndex::find_overlapping_with`] and then for
+    /// the lexicon lookups of the tokens.
     pad: Vec<u8>,
 }
 

@@ -91,6 +91,9 @@ impl Seen {
     }
 }
 
+/// Characters in U+4E00..=U+9FFF (rounded up to whole words of bits).
+const HAN_BLOCK: usize = 0x5200;
+
 /// The Han characters [`han_seen`] gives flags to.
 const HAN_NOTED: [char; 21] = [
     '第', '链', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十', '两', '比', '不', '和',
@@ -111,8 +114,8 @@ fn han_seen(c: char) -> u16 {
 
 /// A bit per character of the main CJK block: set for [`HAN_NOTED`]. Most Han characters
 /// have no flag, and a bit test says so before the `match`.
-const HAN_SEEN: [u64; 0x5200 / 64] = {
-    let mut bits = [0u64; 0x5200 / 64];
+const HAN_SEEN: [u64; HAN_BLOCK / 64] = {
+    let mut bits = [0u64; HAN_BLOCK / 64];
     let mut k = 0;
     while k < HAN_NOTED.len() {
         let i = HAN_NOTED[k] as usize - 0x4e00;
@@ -160,6 +163,13 @@ pub struct Simplifier {
     /// Bit `c` set: BMP character `c` has an entry in `map`. Empty when `map` is.
     bmp: Box<[u64]>,
     map: FxHashMap<char, char>,
+    /// Bit `c - U+4E00` set: a character of the main CJK block that normalization keeps as it
+    /// is and that sets no [`Seen`] flag (not in `map`, not in [`HAN_NOTED`]): most characters
+    /// of most comments, and [`normalize`] copies runs of them without asking anything else.
+    /// Empty (no character is plain) in the default value. (Letting the flagged characters
+    /// into runs, their flags noted there, cost more per character of every run than the
+    /// general path costs for the few flagged ones.)
+    plain_han: Box<[u64]>,
 }
 
 impl Simplifier {
@@ -171,7 +181,30 @@ impl Simplifier {
                 bmp[c / 64] |= 1 << (c % 64);
             }
         }
-        Simplifier { bmp, map }
+        let mut plain_han = vec![0u64; HAN_BLOCK / 64].into_boxed_slice();
+        for (i, w) in plain_han.iter_mut().enumerate() {
+            for bit in 0..64 {
+                let plain = char::from_u32((0x4e00 + i * 64 + bit) as u32)
+                    .is_some_and(|c| !map.contains_key(&c) && Seen::of_han(c) == 0);
+                if plain {
+                    *w |= 1 << bit;
+                }
+            }
+        }
+        Simplifier {
+            bmp,
+            map,
+            plain_han,
+        }
+    }
+
+    /// Whether `c`, a character of U+4E00..=U+9FFF, is kept as it is and sets no flag.
+    #[inline]
+    fn plain_han(&self, c: u32) -> bool {
+        let i = c.wrapping_sub(0x4e00) as usize;
+        self.plain_han
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// The simplified form of `c`, or `c` itself.
@@ -235,7 +268,33 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
     let mut raw_run = 0usize;
     let mut longest = 0usize;
     let mut seen = 0u16;
-    for raw in scan.chars() {
+    let bytes = scan.as_bytes();
+    let mut at = 0;
+    loop {
+        // Most characters are plain Han, each unlike the one before: a run of them is kept
+        // as it is, in one copy, with none of the tests below (which all pass for them).
+        let (end, n) = plain_run(
+            bytes,
+            at,
+            raw_prev,
+            prev,
+            MAX_CHARS.saturating_sub(kept),
+            traditional,
+        );
+        if n > 0 {
+            out.push_str(scan.get(at..end).unwrap_or_default());
+            kept += n;
+            let last = scan.get(..end).and_then(|s| s.chars().next_back());
+            let last = last.unwrap_or(prev);
+            (raw_prev, prev) = (last, last);
+            (raw_run, run) = (1, 1);
+            longest = longest.max(1);
+            at = end;
+        }
+        let Some(raw) = scan.get(at..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        at += raw.len_utf8();
         if raw == raw_prev {
             raw_run += 1;
         } else {
@@ -316,6 +375,39 @@ pub fn normalize(input: &str, traditional: &Simplifier, out: &mut String) -> Nor
     result.longest_run = longest;
     result.seen = Seen(seen);
     result
+}
+
+/// The run of plain Han characters (see [`Simplifier::plain_han`]) that starts at
+/// `bytes[at]`, each unlike the one before it (the first unlike both the last character read,
+/// `raw_prev`, and the last kept, `prev`), at most `room` of them: its end and length.
+/// Normalization would keep each as it is, and none sets a [`Seen`] flag, so the run is copied
+/// in one piece.
+#[inline]
+fn plain_run(
+    bytes: &[u8],
+    mut at: usize,
+    raw_prev: char,
+    prev: char,
+    room: usize,
+    traditional: &Simplifier,
+) -> (usize, usize) {
+    let (mut before, mut last) = (raw_prev as u32, prev as u32);
+    let mut n = 0;
+    while n < room {
+        // U+4E00..=U+9FFF is E4 B8 80 ..= E9 BF BF; `bytes` is valid UTF-8, so a lead byte in
+        // E4..=E9 is followed by two continuation bytes.
+        let Some(&[b0 @ 0xe4..=0xe9, b1, b2]) = bytes.get(at..at + 3) else {
+            break;
+        };
+        let c = (u32::from(b0 & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
+        if c < 0x4e00 || c == before || c == last || !traditional.plain_han(c) {
+            break;
+        }
+        (before, last) = (c, c);
+        n += 1;
+        at += 3;
+    }
+    (at, n)
 }
 
 /// Whether the text written so far is empty or ends in a space: a space is not written there.
