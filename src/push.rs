@@ -1,7 +1,8 @@
 //! Push: a room's messages to every overlay and console of the room.
 //!
 //! The room's task is the only writer. Each message is numbered (`seq`), serialized once, kept
-//! in a bounded ring (for `?since=S` reconnects) and sent on a bounded broadcast channel.
+//! in a ring bounded in count and in bytes (for `?since=S` reconnects) and sent on a bounded
+//! broadcast channel.
 //! Nothing here waits on a client: a client that falls more than [`CHANNEL_CAPACITY`]
 //! messages behind gets `Lagged` from the channel and is resent a snapshot instead of a
 //! backlog, so one slow client never slows the room or grows its memory.
@@ -14,8 +15,12 @@ use tokio::sync::broadcast;
 
 /// Messages a client may fall behind before it is resynced with a snapshot.
 pub const CHANNEL_CAPACITY: usize = 256;
-/// Messages kept for clients that reconnect with `?since=S`.
+/// Messages kept for clients that reconnect with `?since=S`...
 pub const RING_CAPACITY: usize = 1024;
+/// ...and at most this many bytes of them. A room publishes a `stats` message of 10-20 kB every
+/// second, so a count alone would let the ring grow for 17 minutes to ~15 MB a room; 2 MiB
+/// still covers a reconnect after about two minutes away (older gaps get a snapshot).
+pub const RING_BYTES: usize = 2 * 1024 * 1024;
 
 /// A serialized room message and its number.
 #[derive(Debug, Clone)]
@@ -30,7 +35,14 @@ pub struct Push {
     tx: broadcast::Sender<Outgoing>,
     /// Last messages, oldest first. A std mutex: held for a push or a copy, never across
     /// an await.
-    ring: Mutex<VecDeque<Outgoing>>,
+    ring: Mutex<Ring>,
+}
+
+/// The ring and the bytes of JSON it holds.
+#[derive(Debug, Default)]
+struct Ring {
+    messages: VecDeque<Outgoing>,
+    bytes: usize,
 }
 
 impl Default for Push {
@@ -44,7 +56,7 @@ impl Push {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         Push {
             tx,
-            ring: Mutex::new(VecDeque::with_capacity(RING_CAPACITY)),
+            ring: Mutex::new(Ring::default()),
         }
     }
 
@@ -56,10 +68,17 @@ impl Push {
         };
         {
             let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-            if ring.len() == RING_CAPACITY {
-                ring.pop_front();
+            let size = out.json.len();
+            // The newest message stays even when it alone is over the budget.
+            while !ring.messages.is_empty()
+                && (ring.messages.len() == RING_CAPACITY || ring.bytes + size > RING_BYTES)
+            {
+                if let Some(old) = ring.messages.pop_front() {
+                    ring.bytes -= old.json.len();
+                }
             }
-            ring.push_back(out.clone());
+            ring.bytes += size;
+            ring.messages.push_back(out.clone());
         }
         // No receivers is fine: nobody is watching the room right now.
         let _ = self.tx.send(out);
@@ -78,6 +97,7 @@ impl Push {
     /// a snapshot). `since` at or beyond the newest message gives an empty list.
     pub fn after(&self, since: u64) -> Option<Vec<Outgoing>> {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let ring = &ring.messages;
         let Some(oldest) = ring.front() else {
             return if since == 0 { Some(Vec::new()) } else { None };
         };
@@ -111,6 +131,28 @@ mod tests {
             push.after(newest + 50).is_none(),
             "from a previous server life"
         );
+    }
+
+    #[test]
+    fn the_ring_keeps_to_its_byte_budget() {
+        let push = Push::new();
+        let big = "x".repeat(100_000);
+        for seq in 1..=100 {
+            push.publish(seq, big.clone());
+        }
+        let kept = RING_BYTES / 100_000;
+        let newest = push
+            .after(100 - kept as u64)
+            .expect("the newest messages are kept");
+        assert_eq!(newest.len(), kept);
+        assert!(
+            push.after(100 - kept as u64 - 1).is_none(),
+            "older ones are gone"
+        );
+        // One message over the whole budget is still kept, alone.
+        push.publish(101, "y".repeat(RING_BYTES + 1));
+        assert_eq!(push.after(100).map(|m| m.len()), Some(1));
+        assert!(push.after(99).is_none());
     }
 
     #[tokio::test]
