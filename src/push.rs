@@ -17,9 +17,10 @@ use tokio::sync::broadcast;
 pub const CHANNEL_CAPACITY: usize = 256;
 /// Messages kept for clients that reconnect with `?since=S`...
 pub const RING_CAPACITY: usize = 1024;
-/// ...and at most this many bytes of them. A room publishes a `stats` message of 10-20 kB every
-/// second, so a count alone would let the ring grow for 17 minutes to ~15 MB a room; 2 MiB
-/// still covers a reconnect after about two minutes away (older gaps get a snapshot).
+/// ...and at most this many bytes of them. A busy room publishes a `stats` message of about
+/// 13 kB every second, so a count alone would let the ring grow for 17 minutes to ~13 MB a
+/// room; 2 MiB still covers a reconnect after about two minutes away (older gaps get a
+/// snapshot).
 pub const RING_BYTES: usize = 2 * 1024 * 1024;
 
 /// A serialized room message and its number.
