@@ -272,7 +272,9 @@ try {
     const line = (page) => page.locator("#feed li", { hasText: `${RUN}-forget` }).first();
     await line(consoleA).waitFor();
     await line(consoleB).waitFor();
-    const button = line(consoleA).locator(".c-forget");
+    // This very button, not a locator: a later copy of the comment may arrive on top of the
+    // feed between the clicks, and the confirmation belongs to the button that was clicked.
+    const button = await line(consoleA).locator(".c-forget").elementHandle();
     await button.click();
     check((await button.textContent()) === "确认遗忘?", "the first click asks for confirmation");
     await button.click();
