@@ -21,7 +21,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 use super::gate::Ticket;
-use super::{App, auth, close, error_response};
+use super::{App, Received, auth, close, error_response, receive};
 use crate::live::Bucket;
 
 /// Wraps `router` so the two WebSocket routes echo, when `app` is given (the mode is on).
@@ -86,34 +86,18 @@ async fn echo(app: App, mut socket: WebSocket) {
     let send_timeout = Duration::from_secs(limits.send_timeout_s.max(1));
     let mut idle = super::Idle::new(limits.idle_timeout_s);
     loop {
-        let message = tokio::select! {
-            () = app.cancel.cancelled() => {
-                close(&mut socket, 1001, "server shutting down").await;
-                return;
-            }
-            () = idle.wait() => {
-                if !idle.ping(&app, &mut socket, send_timeout).await {
-                    return;
-                }
-                continue;
-            }
-            m = socket.recv() => m,
-        };
-        idle.heard();
-        let message = match message {
-            None => return,
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                let (code, reason) = super::classify(&e, limits.max_frame_bytes);
+        let message = match receive(&app, &mut socket, &mut idle, &mut frames, send_timeout).await {
+            Received::Message(m) => m,
+            Received::Gone => return,
+            Received::Broken { code, reason } => {
                 close(&mut socket, code, &reason).await;
                 return;
             }
+            Received::Flooding(reason) => {
+                close(&mut socket, 1008, &reason).await;
+                return;
+            }
         };
-        if !matches!(message, Message::Close(_)) && !frames.take(1.0) {
-            let reason = format!("rate limit: more than {} frames/s", limits.frames_per_s);
-            close(&mut socket, 1008, &reason).await;
-            return;
-        }
         let reply = match message {
             Message::Text(_) | Message::Binary(_) => message,
             Message::Ping(_) | Message::Pong(_) => continue,

@@ -21,7 +21,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::gate::Ticket;
-use super::{App, auth, close, error_response};
+use super::{App, Received, auth, close, error_response, receive};
 use crate::ingest::{IngestEvent, parse_frame};
 use crate::live::{Bucket, CommandError, RoomHandle, now_ms};
 use crate::metrics;
@@ -68,25 +68,10 @@ async fn connection(app: App, mut socket: WebSocket, source: Source) {
     let send_timeout = Duration::from_secs(limits.send_timeout_s.max(1));
     let mut idle = super::Idle::new(limits.idle_timeout_s);
     loop {
-        let message = tokio::select! {
-            () = app.cancel.cancelled() => {
-                close(&mut socket, 1001, "server shutting down").await;
-                return;
-            }
-            () = idle.wait() => {
-                if !idle.ping(&app, &mut socket, send_timeout).await {
-                    return;
-                }
-                continue;
-            }
-            m = socket.recv() => m,
-        };
-        idle.heard();
-        let message = match message {
-            None => return,
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                let (code, reason) = super::classify(&e, limits.max_frame_bytes);
+        let message = match receive(&app, &mut socket, &mut idle, &mut frames, send_timeout).await {
+            Received::Message(m) => m,
+            Received::Gone => return,
+            Received::Broken { code, reason } => {
                 app.rooms
                     .metrics()
                     .closed
@@ -95,13 +80,11 @@ async fn connection(app: App, mut socket: WebSocket, source: Source) {
                 close(&mut socket, code, &reason).await;
                 return;
             }
+            Received::Flooding(reason) => {
+                abuse(&app, &mut socket, &label, reason).await;
+                return;
+            }
         };
-        // Every frame counts, pings included: a ping flood is a flood.
-        if !matches!(message, Message::Close(_)) && !frames.take(1.0) {
-            let reason = format!("rate limit: more than {} frames/s", limits.frames_per_s);
-            abuse(&app, &mut socket, &label, reason).await;
-            return;
-        }
         let (reply, over) = match message {
             Message::Text(text) => {
                 let (reply, count) = handle_frame(&app, &source, text.as_str()).await;

@@ -410,6 +410,64 @@ impl Idle {
     }
 }
 
+/// What a client connection's receive step gave (see [`receive`]).
+pub enum Received {
+    /// A message, already counted against the connection's frame rate.
+    Message(Message),
+    /// The connection is over: the peer left, an idle ping failed, or the server is shutting
+    /// down (closed with 1001 here).
+    Gone,
+    /// The stream was broken (too big, invalid UTF-8, a protocol error): close with this.
+    Broken { code: u16, reason: String },
+    /// More frames a second than `frames_per_s` allows: close with 1008 and this reason.
+    Flooding(String),
+}
+
+/// The receive step every client-writing WebSocket route shares (ingest, and the conformance
+/// echo so that it tests the same path): waits for the next message while watching shutdown
+/// and the idle clock, classifies receive errors, and counts every frame (pings included: a
+/// ping flood is a flood) against `frames`. The caller closes on `Broken` and `Flooding`, so it
+/// can count the close its own way first.
+pub async fn receive(
+    app: &App,
+    socket: &mut WebSocket,
+    idle: &mut Idle,
+    frames: &mut crate::live::Bucket,
+    send_timeout: Duration,
+) -> Received {
+    let limits = app.rooms.limits();
+    let message = loop {
+        tokio::select! {
+            () = app.cancel.cancelled() => {
+                close(socket, 1001, "server shutting down").await;
+                return Received::Gone;
+            }
+            () = idle.wait() => {
+                if !idle.ping(app, socket, send_timeout).await {
+                    return Received::Gone;
+                }
+            }
+            m = socket.recv() => break m,
+        }
+    };
+    idle.heard();
+    let message = match message {
+        None => return Received::Gone,
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            let (code, reason) = classify(&e, limits.max_frame_bytes);
+            return Received::Broken { code, reason };
+        }
+    };
+    if !matches!(message, Message::Close(_)) && !frames.take(1.0) {
+        return Received::Flooding(format!(
+            "rate limit: more than {} frames/s",
+            limits.frames_per_s
+        ));
+    }
+    Received::Message(message)
+}
+
 /// All routes.
 pub fn router(app: App) -> Router {
     Router::new()
