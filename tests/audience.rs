@@ -95,7 +95,7 @@ async fn the_mix_chooses_a_variant_an_ack_is_measured_and_a_viewer_can_be_forgot
     let variant = cue["trial"]["variant"].as_str().unwrap().to_owned();
     let expected_text = match variant.as_str() {
         "" => "90白鸭绒, 充绒200克",
-        "优惠先行" => "到手399元, 今天最低",
+        "优惠先行" => "到手399, 今天最低",
         "材质细节" => "蓬松度700+, 每批有检测报告",
         other => panic!("unknown variant {other}"),
     };
