@@ -6,6 +6,11 @@
 //! pair (`160 100斤`) asks for a size; a comment of only `1`s answers "想要的扣1"; contact
 //! details or a flood make spam, which then stands alone. Praise needs a positive score and
 //! complaint a non-positive one, so `不好看` is no praise and `不是假货` no complaint.
+//! A purchase trigger right after a negation (`不要了`, `不想买`, `别拍`) is no purchase: a
+//! refusal makes the comment mildly negative and a warning to others (`别买`) a complaint; a
+//! request for the link or a try-on is dropped the same way unless the clause asks (`不用上链接了`
+//! is none, `没有链接吗` still is). `斤` after 一, 半 or 每 is a unit price (`多少钱一斤`), not a
+//! weight asking for a size.
 //! `chatter` is what is left when nothing else applies. The key's topic is the asking intent
 //! mentioned first.
 
@@ -44,6 +49,60 @@ const COMPARISON_ENDS: &[&str] = &["比", "差不多", "一样", "像", "区别"
 const MEASURES: &[char] = &[
     '件', '条', '个', '支', '瓶', '套', '单', '份', '盒', '双', '只', '罐',
 ];
+
+/// The score of a comment that declines to buy (不要了, 不想买了) and says nothing warmer.
+const DECLINED_SCORE: f32 = -0.25;
+/// Negators that, right before a purchase trigger, decline it (不买了, 没想要, 别拍).
+const NEGATORS: &[char] = &['不', '没', '别', '甭', '勿', '莫'];
+/// Two-character negations right before a trigger: 不想买, 不用上链接, 没有想要的.
+const NEGATIONS: &[&str] = &[
+    "没有", "不想", "不用", "不会", "不再", "别再", "不要", "不太", "不敢", "不能", "不必", "无需",
+    "没法", "不需", "不打", "懒得",
+];
+/// Double negations ending in a negator, which affirm: 不得不买, 不能不要.
+const AFFIRMING: &[&str] = &["不得不", "不能不", "不会不", "没有不", "不可能不"];
+
+/// How a trigger was negated (ordered: a warning outweighs a refusal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Negation {
+    /// The viewer will not (不要了, 不想买).
+    Declines,
+    /// The viewer tells others not to (别买, 别拍, 千万别入).
+    Dissuades,
+}
+
+/// Whether the trigger at byte `at` of `text` is negated by what comes right before it.
+fn negated(text: &str, at: usize) -> Option<Negation> {
+    let before = &text[..at];
+    let last = before.chars().next_back()?;
+    if NEGATORS.contains(&last) {
+        if AFFIRMING.iter().any(|a| before.ends_with(a)) {
+            return None;
+        }
+        return Some(if matches!(last, '别' | '甭' | '勿' | '莫') {
+            Negation::Dissuades
+        } else {
+            Negation::Declines
+        });
+    }
+    let negation = NEGATIONS.iter().find(|n| before.ends_with(*n))?;
+    Some(if negation.starts_with('别') {
+        Negation::Dissuades
+    } else {
+        Negation::Declines
+    })
+}
+
+/// Whether 斤 at byte `at` is a unit of a price (多少钱一斤, 半斤多少, 每斤几块) rather than a
+/// weight (120斤, 一百斤): one, half or each jin, not a number of them.
+fn unit_price(text: &str, at: usize) -> bool {
+    let mut before = text[..at].chars().rev();
+    let (Some(unit), prior) = (before.next(), before.next()) else {
+        return false;
+    };
+    let numeral = |c: char| c.is_ascii_digit() || "零一二两三四五六七八九十百".contains(c);
+    matches!(unit, '一' | '半' | '每') && !prior.is_some_and(numeral)
+}
 
 /// The same character this many times in a row is a flood.
 const FLOOD_RUN: usize = 20;
@@ -100,6 +159,10 @@ pub fn detect(input: Input<'_>) -> Found {
     };
     let clause_asks = |at: usize| clause_at(at).is_some_and(|c| c.question);
     let mut weak_link: Option<usize> = None;
+    // A purchase trigger was negated: the viewer will not buy, or tells others not to.
+    let mut declined: Option<Negation> = None;
+    // The end of the last negated trigger.
+    let mut negated_until = 0;
     let note_ask = |at: usize, intent: Intent, first: &mut Option<(usize, Intent)>| {
         if intent.topic().is_some() && first.is_none_or(|(pos, _)| at < pos) {
             *first = Some((at, intent));
@@ -112,11 +175,38 @@ pub fn detect(input: Input<'_>) -> Found {
         let asks = clause_asks(at);
         if &*trigger.pattern == "链接" {
             // A bare 链接 (`2号链接`, `链接链接`) asks for the link unless the comment asks
-            // something else about the product (`4号链接多少钱`): decided below.
-            weak_link.get_or_insert(at);
+            // something else about the product (`4号链接多少钱`), or does not want it
+            // (`不要链接了`): decided below.
+            if asks || (at >= negated_until && negated(text, at).is_none()) {
+                weak_link.get_or_insert(at);
+            }
             continue;
         }
         if trigger.needs_question && !asks {
+            continue;
+        }
+        // 不要了, 别买, 不用上链接了: the trigger is said to be not wanted. A negated question
+        // still asks (没有链接吗), except about buying (不买吗 is no purchase).
+        let voidable = match trigger.intent {
+            Intent::Purchase => true,
+            Intent::AskLink | Intent::RequestDemo => !asks,
+            _ => false,
+        };
+        // Inside a negated trigger (the 链接 of 不用上链接) counts as negated too.
+        let negation = if at < negated_until {
+            Some(Negation::Declines)
+        } else {
+            negated(text, at)
+        };
+        if voidable && let Some(how) = negation {
+            if trigger.intent == Intent::Purchase {
+                declined = declined.max(Some(how));
+            }
+            negated_until = negated_until.max(occurrence.end);
+            continue;
+        }
+        // 多少钱一斤 asks a unit price, not which size fits 100斤.
+        if &*trigger.pattern == "斤" && unit_price(text, at) {
             continue;
         }
         // Searched only for a complaint word in a question: the one case it decides, and
@@ -176,6 +266,15 @@ pub fn detect(input: Input<'_>) -> Found {
             question: false,
             score,
         };
+    }
+    if !intents.contains(Intent::Purchase) {
+        match declined {
+            // 别买 warns the room off the product: a complaint.
+            Some(Negation::Dissuades) => complaint_statement = true,
+            // 不要了, 不想买了: a sale lost, mildly negative.
+            Some(Negation::Declines) => score = score.min(DECLINED_SCORE),
+            None => {}
+        }
     }
     let any_question = question || clauses.iter().any(|c| c.question);
     if complaint_statement && score < POSITIVE_ABOVE {
@@ -420,6 +519,31 @@ mod tests {
         assert_eq!(height_weight("399 元"), None);
         assert_eq!(height_weight("2号 100斤"), None);
         assert_eq!(height_weight("160 170"), None.or(height_weight("160 170")));
+    }
+
+    #[test]
+    fn negations_before_a_trigger() {
+        let at = |text: &str, trigger: &str| negated(text, text.find(trigger).unwrap());
+        assert_eq!(at("不要了", "要了"), Some(Negation::Declines));
+        assert_eq!(at("不想买了", "想买"), Some(Negation::Declines));
+        assert_eq!(at("没有想要的", "想要"), Some(Negation::Declines));
+        assert_eq!(at("别买了", "买了"), Some(Negation::Dissuades));
+        assert_eq!(at("大家别再拍了", "拍了"), Some(Negation::Dissuades));
+        assert_eq!(at("不得不买了", "买了"), None);
+        assert_eq!(at("已经拍了", "拍了"), None);
+        assert_eq!(at("买了", "买了"), None);
+    }
+
+    #[test]
+    fn unit_prices_are_not_weights() {
+        let at = |text: &str| unit_price(text, text.find('斤').unwrap());
+        assert!(at("多少钱一斤"));
+        assert!(at("半斤多少"));
+        assert!(at("每斤几块"));
+        assert!(!at("我一百一斤穿什么码"));
+        assert!(!at("120斤穿多大"));
+        assert!(!at("一百斤能穿吗"));
+        assert!(!at("斤"));
     }
 
     #[test]
