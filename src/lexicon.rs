@@ -84,6 +84,10 @@ pub struct WordInfo {
     pub particle: bool,
     pub adversative: bool,
     pub question: QuestionRole,
+    /// "Too much". On a degree adverb (`degree.tsv` flag `excess`): it says there is too much
+    /// of something (太, 有点, 偏). On any other word (`sentiment.tsv` flag `excess`): a trait
+    /// that is a fault when there is too much of it (大, 长, 厚, 冲), whatever its own weight.
+    pub excess: bool,
 }
 
 /// A jieba user word: (word, frequency, part of speech). Frequency 0 keeps jieba from
@@ -182,7 +186,9 @@ impl Lexicons {
             if !(-3.0..=3.0).contains(&weight) {
                 return Err(bad("sentiment.tsv", line, "weight outside [-3, 3]"));
             }
-            lex.word(cols[0]).sentiment = weight;
+            let info = lex.word(cols[0]);
+            info.sentiment = weight;
+            info.excess = excess_flag("sentiment.tsv", line, &cols)?;
         }
         for (line, cols) in rows("negation.txt", negation, 1)? {
             let info = lex.word(cols[0]);
@@ -200,7 +206,10 @@ impl Lexicons {
             }
         }
         for (line, cols) in rows("degree.tsv", degree, 2)? {
-            lex.word(cols[0]).degree = number("degree.tsv", line, cols[1])?;
+            let degree = number("degree.tsv", line, cols[1])?;
+            let info = lex.word(cols[0]);
+            info.degree = degree;
+            info.excess = excess_flag("degree.tsv", line, &cols)?;
         }
         for (_, cols) in rows("adversative.txt", adversative, 1)? {
             lex.word(cols[0]).adversative = true;
@@ -332,6 +341,15 @@ fn rows<'a>(
         out.push((line_no, cols));
     }
     Ok(out)
+}
+
+/// The optional third column of `sentiment.tsv` and `degree.tsv`: empty or `excess`.
+fn excess_flag(file: &'static str, line: usize, cols: &[&str]) -> Result<bool, LexiconError> {
+    match cols.get(2).copied().unwrap_or("") {
+        "" => Ok(false),
+        "excess" => Ok(true),
+        other => Err(bad(file, line, &format!("unknown flag {other:?}"))),
+    }
 }
 
 fn number(file: &'static str, line: usize, text: &str) -> Result<f32, LexiconError> {

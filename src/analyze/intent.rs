@@ -396,7 +396,7 @@ fn comparison(text: &str, bu: bool, others: bool) -> Option<usize> {
         if c == '比' {
             let next = chars.peek().map(|x| x.1);
             let word = next.is_some_and(|n| NOT_COMPARING_AFTER.contains(&n))
-                || prev.is_some_and(|p| matches!(p, '对' | '好' | '无' | '类' | '[' | '相'));
+                || prev.is_some_and(|p| matches!(p, '对' | '好' | '无' | '类' | '[' | '相' | '价'));
             if !word && next.is_some() {
                 return Some(at);
             }

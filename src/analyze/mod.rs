@@ -440,8 +440,8 @@ impl Analyzer {
     }
 
     /// What the token `text[start..end]` means to sentiment and questions. A token jieba
-    /// fused from a degree adverb or negator and a sentiment word (太贵, 超好看, 不好) that the
-    /// lexicon lacks is read as its two parts. `padded` is `text` followed by eight zeros
+    /// fused from a degree adverb or negator and a sentiment word (太贵, 超好看, 不好), or from
+    /// "too" and a trait (太长), that the lexicon lacks is read as its two parts. `padded` is `text` followed by eight zeros
     /// (see [`words::Words::get`]).
     fn word_info(&self, text: &str, padded: &[u8], start: usize, end: usize) -> WordInfo {
         let info = self.words.get(text, padded, start, end).unwrap_or_default();
@@ -471,6 +471,11 @@ impl Analyzer {
             let Some(t) = self.words.get(text, padded, split, end) else {
                 continue;
             };
+            // 太长, 太冲: "too" and a trait that is a fault in excess.
+            if h.excess && h.degree != 0.0 && t.excess {
+                let sentiment = sentiment::EXCESS.min(t.sentiment) * h.degree;
+                return WordInfo { sentiment, ..info };
+            }
             if t.sentiment == 0.0 {
                 continue;
             }

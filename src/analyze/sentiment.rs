@@ -6,7 +6,9 @@
 //! (不贵 is mildly positive), except a prohibition of something bad (别骗人); a negator before a degree adverb weakens more (不是很好看 is
 //! mildly negative); two negators cancel (没有不喜欢的 is positive). An adversative (但是 不过
 //! 就是) discounts what came before and strengthens what follows (好看是好看就是太贵了 is
-//! negative). Clauses that ask are dampened (贵吗？ is a question, not a complaint). Repetition
+//! negative). A trait that is a fault in excess (大 长 厚, flagged `excess`) counts as negative
+//! after an adverb saying "too" (太长了, 有点松, 偏厚) and as nothing otherwise (很大). Clauses
+//! that ask are dampened (贵吗？ is a question, not a complaint). Repetition
 //! (好好好看, !!!) intensifies. The sum goes through `tanh` into [-1, 1].
 
 use super::{Clause, Label, Tok};
@@ -28,6 +30,9 @@ const BEFORE_ADVERSATIVE: f32 = 0.4;
 const AFTER_ADVERSATIVE: f32 = 1.5;
 /// Each sign of insisting (collapsed runs, `!!`) adds this much intensity, up to three times.
 const EMPHASIS_STEP: f32 = 0.2;
+/// The weight of a trait said to be too much (太长, 有点松, 偏厚), before the adverb's degree:
+/// at most this, whatever the trait's own weight (冲 alone is cheering, 太冲 a bad smell).
+pub const EXCESS: f32 = -0.6;
 
 /// The sentiment score of a comment, in [-1, 1].
 pub fn score(tokens: &[Tok], clauses: &[Clause], emphasis: u8) -> f32 {
@@ -43,7 +48,10 @@ pub fn score(tokens: &[Tok], clauses: &[Clause], emphasis: u8) -> f32 {
                 continue;
             }
             seen_content = true;
-            let w = tok.info.sentiment;
+            let mut w = tok.info.sentiment;
+            if tok.info.excess && tok.info.degree == 0.0 && too_much(&tokens[clause.first..i]) {
+                w = w.min(EXCESS);
+            }
             if w == 0.0 {
                 continue;
             }
@@ -61,6 +69,20 @@ pub fn score(tokens: &[Tok], clauses: &[Clause], emphasis: u8) -> f32 {
     }
     acc *= 1.0 + EMPHASIS_STEP * f32::from(emphasis.min(3));
     acc.tanh()
+}
+
+/// Whether the tokens just before a trait say there is too much of it: an excess adverb (太,
+/// 有点, 偏) right before it, or before another adverb or negator that is (稍微有点大, 太不…).
+fn too_much(before: &[Tok]) -> bool {
+    for tok in before.iter().rev().take(2) {
+        if tok.info.excess && tok.info.degree != 0.0 {
+            return true;
+        }
+        if tok.info.degree == 0.0 && !tok.info.negator {
+            return false;
+        }
+    }
+    false
 }
 
 /// Combined effect of the negators and degree adverbs just before a sentiment word.
