@@ -285,5 +285,5 @@ fn evaluation_sets_meet_their_floors() {
     }
     // Floors: a little under what the analysis reaches today, so noise-free regressions fail.
     check("labelled.tsv", &dev, [0.80, 0.90, 0.95, 0.75]);
-    check("heldout.tsv", &heldout, [0.72, 0.92, 0.95, 0.68]);
+    check("heldout.tsv", &heldout, [0.76, 0.92, 0.95, 0.69]);
 }
