@@ -2,13 +2,18 @@
 //! (`benches/data/comments.txt`, 2,000 realistic 弹幕), in the same run.
 //!
 //! `cargo bench --bench analyze`; the ratio of the two is what BENCHMARKS.md reports.
+//!
+//! The group `stages` runs bare `cut` again beside the analysis stopped after each stage
+//! (`Analyzer::analyze_until`): normalization; normalization and jieba alone (the least any
+//! analysis that segments with jieba costs); everything up to and including segmentation; all
+//! of it. `cargo bench --bench analyze -- stages` runs that group alone.
 
 use std::hint::black_box;
 use std::sync::LazyLock;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jieba_rs::Jieba;
-use livecue::analyze::{Analyzer, RoomCatalog};
+use livecue::analyze::{Analyzer, RoomCatalog, Stage};
 use livecue::config::Config;
 
 static COMMENTS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -53,5 +58,41 @@ fn comments(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, comments);
+fn stages(c: &mut Criterion) {
+    let comments = &*COMMENTS;
+    let catalog = &*CATALOG;
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Elements(comments.len() as u64));
+    group.bench_function("jieba_cut_hmm", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for text in comments {
+                n += JIEBA.cut(black_box(text), true).len();
+            }
+            n
+        })
+    });
+    for (name, stage) in [
+        ("1_normalize", Stage::Normalize),
+        ("2_normalize_jieba", Stage::Segment),
+        ("3_through_segment", Stage::Prepare),
+        ("4_full", Stage::Full),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for text in comments {
+                    n += ANALYZER
+                        .analyze_until(black_box(text), catalog, stage)
+                        .tokens()
+                        .len();
+                }
+                n
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, comments, stages);
 criterion_main!(benches);

@@ -74,7 +74,8 @@ enum Negation {
 /// Whether the trigger at byte `at` of `text` is negated by what comes right before it.
 fn negated(text: &str, at: usize) -> Option<Negation> {
     let before = &text[..at];
-    let last = before.chars().next_back()?;
+    let mut rev = before.chars().rev();
+    let last = rev.next()?;
     if NEGATORS.contains(&last) {
         if AFFIRMING.iter().any(|a| before.ends_with(a)) {
             return None;
@@ -84,6 +85,13 @@ fn negated(text: &str, at: usize) -> Option<Negation> {
         } else {
             Negation::Declines
         });
+    }
+    // Every two-character negation starts with one of these: most triggers stop here.
+    if !rev
+        .next()
+        .is_some_and(|c| matches!(c, '不' | '没' | '别' | '无' | '懒'))
+    {
+        return None;
     }
     let negation = NEGATIONS.iter().find(|n| before.ends_with(*n))?;
     Some(if negation.starts_with('别') {

@@ -496,12 +496,41 @@ impl Analyzer {
     pub fn analyze(&self, text: &str, room: &RoomCatalog) -> Analysis {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            self.analyze_with(text, room, &mut scratch)
+            self.analyze_with::<{ Stage::Full as u8 }>(text, room, &mut scratch)
         })
     }
 
-    fn analyze_with(&self, input: &str, room: &RoomCatalog, sc: &mut Scratch) -> Analysis {
+    /// The analysis stopped after `stage`, for `benches/analyze.rs` to tell what each stage
+    /// costs; the result holds the text and tokens so far and nothing else. Not for use.
+    #[doc(hidden)]
+    pub fn analyze_until(&self, text: &str, room: &RoomCatalog, stage: Stage) -> Analysis {
+        SCRATCH.with(|scratch| {
+            let sc = &mut *scratch.borrow_mut();
+            match stage {
+                Stage::Normalize => self.analyze_with::<{ Stage::Normalize as u8 }>(text, room, sc),
+                Stage::Segment => self.analyze_with::<{ Stage::Segment as u8 }>(text, room, sc),
+                Stage::Prepare => self.analyze_with::<{ Stage::Prepare as u8 }>(text, room, sc),
+                Stage::Full => self.analyze_with::<{ Stage::Full as u8 }>(text, room, sc),
+            }
+        })
+    }
+
+    /// The analysis, or its first stages (`UNTIL`, a [`Stage`]): the test of `UNTIL` is made
+    /// at compile time, so [`Analyzer::analyze`] pays nothing for the others.
+    fn analyze_with<const UNTIL: u8>(
+        &self,
+        input: &str,
+        room: &RoomCatalog,
+        sc: &mut Scratch,
+    ) -> Analysis {
         let norm = normalize::normalize(input, &self.traditional, &mut sc.buf);
+        if UNTIL == Stage::Normalize as u8 {
+            return Analysis::unscored(sc.buf.clone(), &[], norm.truncated, false);
+        }
+        if UNTIL == Stage::Segment as u8 {
+            segment::segment(&self.jieba, &sc.buf, &[], &mut sc.tokens);
+            return Analysis::unscored(sc.buf.clone(), &sc.tokens, norm.truncated, false);
+        }
         let seen = norm.seen;
         // Each stage below runs only when the text holds a character it needs (see `Seen`).
         let (masked_text, found) = if seen.has(Seen::MASKABLE) {
@@ -542,6 +571,9 @@ impl Analyzer {
         );
 
         segment::segment(&self.jieba, &text, &sc.spans, &mut sc.tokens);
+        if UNTIL == Stage::Prepare as u8 {
+            return Analysis::unscored(text, &sc.tokens, norm.truncated, masked);
+        }
         // `sc.pad` still holds the text followed by zeros, from the trigger search.
         for tok in &mut sc.tokens {
             tok.info = self.word_info(&text, &sc.pad, tok.start as usize, tok.end as usize);
@@ -579,14 +611,6 @@ impl Analyzer {
             topic,
             product: product.clone(),
         });
-        // Sized up front: collecting through a filter starts small and reallocates.
-        let mut spans = Vec::with_capacity(sc.tokens.len());
-        spans.extend(
-            sc.tokens
-                .iter()
-                .filter(|t| !t.space)
-                .map(|t| (t.start, t.end)),
-        );
         Analysis {
             sentiment: Sentiment {
                 score,
@@ -596,10 +620,47 @@ impl Analyzer {
             question: is_question || found.question,
             product,
             key,
-            truncated: norm.truncated,
-            masked,
-            spans,
+            ..Analysis::unscored(text, &sc.tokens, norm.truncated, masked)
+        }
+    }
+}
+
+/// How far [`Analyzer::analyze_until`] goes, each stage including those before it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Stage {
+    /// Normalization alone.
+    Normalize,
+    /// Normalization, then jieba over the normalized text: the least an analysis built on
+    /// jieba can cost.
+    Segment,
+    /// Everything up to and including segmentation: masking, product references, the trigger
+    /// and name search, emote codes, jieba between them.
+    Prepare,
+    /// The whole analysis.
+    Full,
+}
+
+impl Analysis {
+    /// An analysis with its text and tokens and no findings yet.
+    fn unscored(text: String, tokens: &[Tok], truncated: bool, masked: bool) -> Analysis {
+        // Sized up front: collecting through a filter starts small and reallocates.
+        let mut spans = Vec::with_capacity(tokens.len());
+        spans.extend(tokens.iter().filter(|t| !t.space).map(|t| (t.start, t.end)));
+        Analysis {
             text,
+            spans,
+            sentiment: Sentiment {
+                score: 0.0,
+                label: Label::Neutral,
+            },
+            intents: IntentSet::default(),
+            question: false,
+            product: None,
+            key: None,
+            truncated,
+            masked,
         }
     }
 }

@@ -188,3 +188,47 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn stages_stop_where_they_say() {
+    let catalog = RoomCatalog::empty();
+    for text in [
+        "２号太長了吗？？？",
+        "别买了 加v12345678",
+        "#3有黑色吗[赞]",
+        "",
+    ] {
+        let full = ANALYZER.analyze(text, catalog);
+        assert_eq!(ANALYZER.analyze_until(text, catalog, Stage::Full), full);
+        let normalized = ANALYZER.analyze_until(text, catalog, Stage::Normalize);
+        assert_eq!(normalized.tokens().len(), 0);
+        assert!(normalized.intents.is_empty());
+        let segmented = ANALYZER.analyze_until(text, catalog, Stage::Segment);
+        assert_eq!(segmented.text, normalized.text);
+        assert_eq!(
+            segmented.tokens().collect::<String>(),
+            segmented.text.replace(' ', "")
+        );
+        let prepared = ANALYZER.analyze_until(text, catalog, Stage::Prepare);
+        assert_eq!(prepared.text, full.text);
+        assert!(prepared.tokens().eq(full.tokens()));
+    }
+}
+
+#[test]
+fn negated_purchases_and_excess() {
+    assert_eq!(intents("别买了"), ["complaint"]);
+    assert_eq!(label("不想买了"), Label::Negative);
+    assert!(!intents("不要了").contains(&"purchase"));
+    assert_eq!(intents("不得不买了")[0], "purchase");
+    assert_eq!(intents("没有链接吗"), ["ask_link"]);
+    assert_eq!(intents("不用上链接了"), ["chatter"]);
+    assert_eq!(intents("多少钱一斤"), ["ask_price"]);
+    assert_eq!(label("太长了"), Label::Negative);
+    assert_eq!(label("有点松"), Label::Negative);
+    assert_eq!(label("味道太冲"), Label::Negative);
+    assert_eq!(label("很大"), Label::Neutral);
+    assert_eq!(label("冲冲冲"), Label::Positive);
+    assert_eq!(label("我才不会买这种智商税"), Label::Negative);
+    assert!(!intents("性价比太高了").contains(&"compare"));
+}
