@@ -257,7 +257,9 @@ pub struct RoomScripts {
     pub surge: Vec<String>,
 }
 
-/// Question topics a FAQ or selling point may be keyed by.
+/// Topics a FAQ or selling point may be keyed by: every question topic
+/// ([`crate::analyze::Intent::topic`], checked by a test), `general`, and `service` (the
+/// complaint topic with no question).
 pub const TOPICS: &[&str] = &[
     "price",
     "discount",
@@ -270,6 +272,7 @@ pub const TOPICS: &[&str] = &[
     "usage",
     "aftersale",
     "demo",
+    "compare",
     "general",
     "service",
 ];
@@ -379,6 +382,15 @@ pub fn valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_question_topic_can_have_an_answer() {
+        for intent in crate::analyze::Intent::ALL {
+            if let Some(topic) = intent.topic() {
+                assert!(TOPICS.contains(&topic), "{topic}");
+            }
+        }
+    }
 
     #[test]
     fn parses_protocol_example() {

@@ -248,6 +248,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn topics_are_the_question_topics_in_label_order() {
+        let topics: Vec<&str> = Intent::ALL.iter().filter_map(|i| i.topic()).collect();
+        assert_eq!(topics, TOPICS);
+    }
+
+    #[test]
     fn windows_sum_their_seconds_and_forget_old_ones() {
         let mut w = Windows::new(2);
         let t0 = 1_763_900_000_000;
