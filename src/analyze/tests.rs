@@ -232,3 +232,12 @@ fn negated_purchases_and_excess() {
     assert_eq!(label("我才不会买这种智商税"), Label::Negative);
     assert!(!intents("性价比太高了").contains(&"compare"));
 }
+
+#[test]
+fn measure_questions_without_a_question_mark() {
+    for text in ["我120斤穿多大", "多大码", "杯子多沉", "发货要多久"] {
+        assert!(a(text).question, "{text}");
+    }
+    assert_eq!(intents("杯子多沉"), ["ask_spec"]);
+    assert_eq!(intents("我120斤穿多大"), ["ask_size"]);
+}
