@@ -154,7 +154,17 @@ fn asks(text: &str, tokens: &[Tok], negation: bool, exclaimed: &mut Exclaimed<'_
     });
     if let Some(t) = last {
         let w = word(t);
-        if t.info.question == QuestionRole::Particle || w.ends_with('吗') || w.ends_with('嘛') {
+        if w.ends_with('吗') || w.ends_with('嘛') {
+            return true;
+        }
+        // 一点效果都没有, 一个也不剩: after 都/也 a final 没有 or 不 insists, it does not ask.
+        let at = t.start;
+        let insisting = tokens
+            .iter()
+            .rev()
+            .find(|p| p.start < at)
+            .is_some_and(|p| matches!(word(p), "都" | "也"));
+        if t.info.question == QuestionRole::Particle && !insisting {
             return true;
         }
     }

@@ -241,3 +241,13 @@ fn measure_questions_without_a_question_mark() {
     assert_eq!(intents("杯子多沉"), ["ask_spec"]);
     assert_eq!(intents("我120斤穿多大"), ["ask_size"]);
 }
+
+#[test]
+fn insisting_negations_do_not_ask() {
+    assert!(!a("一点效果都没有").question);
+    assert!(!a("一个也不剩").question);
+    assert!(a("有货没有").question);
+    assert_eq!(label("完全没效果"), Label::Negative);
+    assert_eq!(label("发的什么玩意"), Label::Negative);
+    assert!(!a("发的什么玩意").question);
+}
