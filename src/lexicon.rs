@@ -188,7 +188,7 @@ impl Lexicons {
             }
             let info = lex.word(cols[0]);
             info.sentiment = weight;
-            info.excess = excess_flag("sentiment.tsv", line, &cols)?;
+            info.excess |= excess_flag("sentiment.tsv", line, &cols)?;
         }
         for (line, cols) in rows("negation.txt", negation, 1)? {
             let info = lex.word(cols[0]);
@@ -209,7 +209,7 @@ impl Lexicons {
             let degree = number("degree.tsv", line, cols[1])?;
             let info = lex.word(cols[0]);
             info.degree = degree;
-            info.excess = excess_flag("degree.tsv", line, &cols)?;
+            info.excess |= excess_flag("degree.tsv", line, &cols)?;
         }
         for (_, cols) in rows("adversative.txt", adversative, 1)? {
             lex.word(cols[0]).adversative = true;

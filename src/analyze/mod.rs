@@ -441,8 +441,8 @@ impl Analyzer {
 
     /// What the token `text[start..end]` means to sentiment and questions. A token jieba
     /// fused from a degree adverb or negator and a sentiment word (太贵, 超好看, 不好), or from
-    /// "too" and a trait (太长), that the lexicon lacks is read as its two parts. `padded` is `text` followed by eight zeros
-    /// (see [`words::Words::get`]).
+    /// "too" and a trait (太长), that the lexicon lacks is read as its two parts. `padded` is
+    /// `text` followed by eight zeros (see [`words::Words::get`]).
     fn word_info(&self, text: &str, padded: &[u8], start: usize, end: usize) -> WordInfo {
         let info = self.words.get(text, padded, start, end).unwrap_or_default();
         if info.sentiment != 0.0 || info.negator || info.degree != 0.0 {

@@ -72,7 +72,7 @@ pub fn score(tokens: &[Tok], clauses: &[Clause], emphasis: u8) -> f32 {
 }
 
 /// Whether the tokens just before a trait say there is too much of it: an excess adverb (太,
-/// 有点, 偏) right before it, or before another adverb or negator that is (稍微有点大, 太不…).
+/// 有点, 偏) among the two tokens before it, with only adverbs or negators between.
 fn too_much(before: &[Tok]) -> bool {
     for tok in before.iter().rev().take(2) {
         if tok.info.excess && tok.info.degree != 0.0 {
