@@ -200,13 +200,16 @@ pub fn detect(input: Input<'_>) -> Found {
             Intent::AskLink | Intent::RequestDemo => !asks,
             _ => false,
         };
-        // Inside a negated trigger (the 链接 of 不用上链接) counts as negated too.
-        let negation = if at < negated_until {
-            Some(Negation::Declines)
-        } else {
-            negated(text, at)
+        // Inside a negated trigger (the 链接 of 不用上链接) counts as negated too. Only the
+        // voidable triggers are looked at: the rest cannot be negated away.
+        let negation = || {
+            if at < negated_until {
+                Some(Negation::Declines)
+            } else {
+                negated(text, at)
+            }
         };
-        if voidable && let Some(how) = negation {
+        if voidable && let Some(how) = negation() {
             if trigger.intent == Intent::Purchase {
                 declined = declined.max(Some(how));
             }
