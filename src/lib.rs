@@ -23,6 +23,7 @@
 //! - [`store`]: the durable record of each session (SQLite, one writer thread, group commit).
 //! - [`report`]: the post-stream review (复盘) from the store: HTML, JSON, CSV.
 //! - [`metrics`]: `/metrics` in the Prometheus text format.
+//! - [`html`]: HTML escaping, shared by the server's pages and the report.
 //! - [`lexicon`]: the word lists `analyze` runs on, loaded from `lexicons/` (embedded at build
 //!   time) plus whatever a room's configuration adds.
 //! - [`config`]: the TOML deployment file: rooms, catalogs, script libraries, tokens, limits.
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod experiment;
+pub mod html;
 pub mod ingest;
 pub mod lexicon;
 pub mod live;

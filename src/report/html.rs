@@ -3,30 +3,13 @@
 //! CJK fonts (the same font stack as the console). Every text that came from viewers, the
 //! catalog or the operator is escaped.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::model::{CueReview, MinutePoint, Review, Window};
 use super::{clock, local_time, offset_label};
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> Cow<'_, str> {
-    if !s.contains(['&', '<', '>', '"', '\'']) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
+/// Escapes text for HTML element content and attribute values (the crate's one escaper).
+pub use crate::html::esc;
 
 macro_rules! w {
     ($h:expr, $($arg:tt)*) => {
@@ -1097,13 +1080,6 @@ fn actions(h: &mut String, r: &Review, tz: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(esc("2号<b>"), "2号&lt;b&gt;");
-        assert_eq!(esc("a&\"'"), "a&amp;&quot;&#39;");
-        assert!(matches!(esc("普通弹幕"), Cow::Borrowed(_)));
-    }
 
     #[test]
     fn durations_read_in_chinese() {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::auth::{self, Door, Refused};
 use super::{App, error_response};
+use crate::html::esc;
 
 /// The room a page opens when its URL names none (as `client.js` does).
 const DEFAULT_ROOM: &str = "demo";
@@ -130,11 +131,11 @@ pub async fn index(State(app): State<App>) -> Response {
 fn room_list(app: &App) -> String {
     let mut rows = String::new();
     for (id, name) in app.rooms.list() {
-        let id = escape(&id);
+        let id = esc(&id);
         let name = if name.is_empty() {
             id.clone()
         } else {
-            escape(&name)
+            esc(&name)
         };
         rows.push_str(&format!(
             "<li><span class=\"name\">{name}</span> <code>{id}</code>\
@@ -159,7 +160,7 @@ fn shell(title: &str, body: &str) -> String {
          <title>{}</title><link rel=\"icon\" href=\"data:,\">\
          <link rel=\"stylesheet\" href=\"/assets/livecue.css\"></head>\
          <body class=\"index\">{body}</body></html>",
-        escape(title)
+        esc(title)
     )
 }
 
@@ -203,7 +204,7 @@ fn room_page(
                 &format!(
                     "<h1>没有这个直播间</h1><p class=\"sub\">No room <code>{}</code> on this server. \
                      Rooms:</p>{}",
-                    escape(&room),
+                    esc(&room),
                     room_list(app)
                 ),
             ),
@@ -216,7 +217,7 @@ fn room_page(
                     "<h1>需要访问令牌</h1><p class=\"sub\">Room <code>{}</code> needs its token \
                      (the console its console token, where the room has one): \
                      add <code>&amp;token=…</code> to the address.</p>",
-                    escape(&room)
+                    esc(&room)
                 ),
             ),
         ),
@@ -240,22 +241,6 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             format!("no asset {file:?}"),
         ),
     }
-}
-
-/// HTML-escapes text that came from configuration.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -301,6 +286,6 @@ mod tests {
                 assert!(!a.body.contains("insertAdjacentHTML"), "{}", a.name);
             }
         }
-        assert_eq!(escape("<b a='1'>&"), "&lt;b a=&#39;1&#39;&gt;&amp;");
+        assert_eq!(esc("<b a='1'>&"), "&lt;b a=&#39;1&#39;&gt;&amp;");
     }
 }
