@@ -14,8 +14,6 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::{PitchingHint, Shelf};
-use crate::live::RoomStore;
-use crate::store::{GapRecord, Record};
 
 /// Gaps kept for the review (older ones are only counted).
 pub const MAX_GAPS: usize = 32;
@@ -160,8 +158,8 @@ pub struct SourceStatus {
     inner: Mutex<Inner>,
     /// The stream's live state, for whoever starts and ends sessions on it.
     live: tokio::sync::watch::Sender<Option<bool>>,
-    /// Where gaps are recorded for the review (the room's store session), if anywhere.
-    store: Option<RoomStore>,
+    /// Where gaps are recorded for the review (the room), if anywhere.
+    gaps_to: Option<Arc<dyn super::Room>>,
 }
 
 /// The handle [`crate::sources::spawn`] gives back.
@@ -204,30 +202,21 @@ impl SourceStatus {
                 shelf: None,
             }),
             live: tokio::sync::watch::Sender::new(None),
-            store: None,
+            gaps_to: None,
         }
     }
 
-    /// Records every gap in `store` (the room's session) too, for the review.
-    pub fn recording_to(mut self, store: Option<RoomStore>) -> SourceStatus {
-        self.store = store;
+    /// Hands every gap to `room` too, which records it for the review.
+    pub fn recording_to(mut self, room: Option<Arc<dyn super::Room>>) -> SourceStatus {
+        self.gaps_to = room;
         self
     }
 
-    /// Hands a gap to the store without waiting (a full queue drops it and counts the drop).
+    /// Hands a gap to the room without waiting.
     fn record(&self, gap: Option<Gap>) {
-        let (Some(gap), Some(store)) = (gap, &self.store) else {
-            return;
-        };
-        store.handle.try_append(vec![Record::SourceGap(GapRecord {
-            session: store.session.clone(),
-            source: self.name.clone(),
-            kind: self.kind,
-            from: gap.from,
-            to: gap.to,
-            reason: gap.reason,
-            missing: gap.missing,
-        })]);
+        if let (Some(gap), Some(room)) = (gap, &self.gaps_to) {
+            room.gap(&self.name, self.kind, &gap);
+        }
     }
 
     /// Follows the stream's live state (`LIVE`/`PREPARING`, a control message…): `Some(true)`

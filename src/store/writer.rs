@@ -19,7 +19,7 @@ use rusqlite::{
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::record::{EventKind, Record, cue_state_str, intent_bit};
+use super::record::{EventKind, Record, intent_bit};
 use super::{
     Appended, Forgotten, GROUP_ROWS, Job, Pruned, Reply, Session, SessionRequest, Shared,
     StoreError, StoreOptions, SyncMode, schema, stamp,
@@ -553,7 +553,7 @@ fn write_record(
                     c.at,
                     c.ts,
                     c.source_id,
-                    c.viewer.as_ref().map(|v| v.as_str()),
+                    c.viewer.map(|v| v.to_string()),
                     text,
                     c.product.as_deref(),
                     c.named,
@@ -597,7 +597,7 @@ fn write_record(
                     e.at,
                     e.ts,
                     e.source_id,
-                    e.viewer.as_ref().map(|v| v.as_str()),
+                    e.viewer.map(|v| v.to_string()),
                     e.product,
                     e.item,
                     i64::from(e.count),
@@ -642,7 +642,7 @@ fn write_record(
                 evidence,
                 c.created_at,
                 c.expires_at,
-                cue_state_str(c.state),
+                c.state,
             ])?;
             Ok(true)
         }
@@ -651,7 +651,7 @@ fn write_record(
                 "UPDATE cues SET state = ?3, state_at = ?4 WHERE rowid =
                  (SELECT max(rowid) FROM cues WHERE session = ?1 AND id = ?2)",
             )?
-            .execute(params![session, id, cue_state_str(*state), at])?;
+            .execute(params![session, id, state, at])?;
             Ok(true)
         }
         Record::Action(a) => {
@@ -684,23 +684,13 @@ fn write_record(
             }
             Ok(true)
         }
-        Record::Exposure { settled, .. } => {
-            let e = &settled.exposure;
+        Record::Exposure(e) => {
             tx.prepare_cached(
                 "INSERT INTO exposures (session, cue, slot, context, variant, by_kind, at, mix,
                  reward, lift) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
-                session,
-                e.cue,
-                e.slot,
-                e.context,
-                e.variant,
-                e.by,
-                e.at,
-                serde_json::to_string(&e.mix).unwrap_or_default(),
-                settled.reward,
-                serde_json::to_string(&settled.lift).unwrap_or_default(),
+                session, e.cue, e.slot, e.context, e.variant, e.by, e.at, e.mix, e.reward, e.lift,
             ])?;
             Ok(true)
         }
