@@ -5,11 +5,14 @@
 //! needs none at all. Unknown keys are refused with the key's name, so a typo never silently
 //! turns a setting off. Command-line flags override what the file says (see `cli`).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+pub use crate::catalog::{Product, RoomScripts, SellingPoint, Variant};
+pub use crate::ingest::valid_id;
+pub use crate::suggest::Rules;
 
 /// Why a configuration could not be used.
 #[derive(Debug, Error)]
@@ -155,128 +158,6 @@ pub struct RoomConfig {
     pub experiment: crate::experiment::ExperimentConfig,
 }
 
-/// When the suggestion engine speaks up. Every field has a default; times are in seconds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Rules {
-    /// `answer_question`: this many distinct viewers asking the same thing...
-    pub answer_min_askers: u32,
-    /// ...within this many seconds.
-    pub answer_window_s: u32,
-    /// At most one new `answer_question` cue this often, so the overlay stays calm.
-    pub answer_gap_s: u32,
-    /// `product_order`: a product's demand must exceed the pitched one's by this factor...
-    pub order_factor: f32,
-    /// ...and reach at least this score (questions 1, purchase signals 2, link requests 3).
-    pub order_min_score: f32,
-    /// `sentiment_alert`: share of negative comments in the last minute at least this...
-    pub alert_negative_share: f32,
-    /// ...and this much above the 5-minute baseline share...
-    pub alert_rise: f32,
-    /// ...with at least this many negative comments; or this many complaints on one topic.
-    pub alert_min_negative: u32,
-    /// `surge`: the 10-second comment rate at least this multiple of the 5-minute baseline...
-    pub surge_factor: f32,
-    /// ...and at least this many comments per second.
-    pub surge_min_rate: f32,
-    /// `talking_point`: suggest the pitched product's next selling point this often.
-    pub talking_point_every_s: u32,
-    /// How long a cue stays on the overlay.
-    pub cue_ttl_s: u32,
-    /// A cue with the same kind, product and key is not repeated within this time.
-    pub cooldown_s: u32,
-}
-
-impl Default for Rules {
-    fn default() -> Rules {
-        Rules {
-            answer_min_askers: 5,
-            answer_window_s: 60,
-            answer_gap_s: 8,
-            order_factor: 1.3,
-            order_min_score: 8.0,
-            alert_negative_share: 0.3,
-            alert_rise: 0.15,
-            alert_min_negative: 6,
-            surge_factor: 2.0,
-            surge_min_rate: 2.0,
-            talking_point_every_s: 60,
-            cue_ttl_s: 45,
-            cooldown_s: 120,
-        }
-    }
-}
-
-/// A product of the room's catalog.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Product {
-    /// The number viewers use: `1号`, `1号链接`, `#1`.
-    pub id: String,
-    pub name: String,
-    /// Other names viewers use for it (`羽绒服`, `白色外套`).
-    pub aliases: Vec<String>,
-    /// Price in yuan, used for the `{price}` placeholder.
-    pub price: Option<f64>,
-    /// Selling points (卖点) in the order the streamer would normally tell them.
-    pub points: Vec<SellingPoint>,
-    /// Short answers to common questions, keyed by question topic
-    /// (`price`, `discount`, `size`, `spec`, `stock`, `shipping`, `link`, `quality`, `usage`,
-    /// `aftersale`, `demo`).
-    pub faq: BTreeMap<String, String>,
-}
-
-/// One selling point with its tone variants.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SellingPoint {
-    /// The audience interest it answers (a question topic, or `general`).
-    pub topic: String,
-    /// Default wording; placeholders `{product}`, `{price}`, `{count}`.
-    pub text: String,
-    pub variants: Vec<Variant>,
-}
-
-/// An alternative wording of a script for a tone or audience segment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Variant {
-    /// Tone or segment tag, e.g. `优惠先行`, `材质细节`, `亲切活泼`.
-    pub tone: String,
-    pub text: String,
-}
-
-/// Scripts for the whole room.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RoomScripts {
-    /// Calming lines (安抚话术) for when sentiment turns, keyed by complaint topic
-    /// (`shipping`, `quality`, `price`, `aftersale`, `service`, `general`).
-    pub calm: BTreeMap<String, String>,
-    /// Conversion pushes (限时/福袋) for comment surges; placeholders as for selling points.
-    pub surge: Vec<String>,
-}
-
-/// Topics a FAQ or selling point may be keyed by: every question topic
-/// ([`crate::analyze::Intent::topic`], checked by a test), `general`, and `service` (the
-/// complaint topic with no question).
-pub const TOPICS: &[&str] = &[
-    "price",
-    "discount",
-    "size",
-    "spec",
-    "stock",
-    "shipping",
-    "link",
-    "quality",
-    "usage",
-    "aftersale",
-    "demo",
-    "compare",
-    "general",
-    "service",
-];
-
 impl Config {
     /// Reads and validates a TOML file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -310,7 +191,16 @@ impl Config {
 
     /// Checks what serde cannot: unique, well-formed ids and known topics.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::sources::validate(&self.rooms).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let sources: Vec<crate::sources::RoomSources<'_>> = self
+            .rooms
+            .iter()
+            .map(|r| crate::sources::RoomSources {
+                id: &r.id,
+                products: r.products.iter().map(|p| p.id.as_str()).collect(),
+                sources: &r.sources,
+            })
+            .collect();
+        crate::sources::validate(&sources).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         for room in &self.rooms {
             if !valid_id(&room.id) {
@@ -332,6 +222,23 @@ impl Config {
 }
 
 impl RoomConfig {
+    /// What the room's live state starts from. `returning`: pseudonyms of viewers seen in the
+    /// room's earlier sessions.
+    pub fn setup<'a>(
+        &'a self,
+        returning: &'a rustc_hash::FxHashSet<u64>,
+    ) -> crate::room::Setup<'a> {
+        crate::room::Setup {
+            id: &self.id,
+            name: &self.name,
+            products: &self.products,
+            scripts: &self.scripts,
+            audience: &self.audience,
+            experiment: &self.experiment,
+            returning,
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let mut seen = std::collections::HashSet::new();
         for product in &self.products {
@@ -352,13 +259,12 @@ impl RoomConfig {
                 .keys()
                 .chain(product.points.iter().map(|p| &p.topic));
             for topic in topics {
-                if !topic.is_empty() && !TOPICS.contains(&topic.as_str()) {
+                if !topic.is_empty()
+                    && let Err(e) = crate::catalog::check_topic(topic)
+                {
                     return Err(ConfigError::Invalid(format!(
-                        "room {:?}, product {:?}: unknown topic {:?} (known: {})",
-                        self.id,
-                        product.id,
-                        topic,
-                        TOPICS.join(", ")
+                        "room {:?}, product {:?}: {e}",
+                        self.id, product.id
                     )));
                 }
             }
@@ -370,27 +276,9 @@ impl RoomConfig {
     }
 }
 
-/// Ids travel in URLs and keys: keep them short and plain.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_question_topic_can_have_an_answer() {
-        for intent in crate::analyze::Intent::ALL {
-            if let Some(topic) = intent.topic() {
-                assert!(TOPICS.contains(&topic), "{topic}");
-            }
-        }
-    }
 
     #[test]
     fn parses_protocol_example() {

@@ -189,6 +189,9 @@ impl FrameError {
 pub enum EventError {
     #[error("{0}")]
     Shape(String),
+    /// One line of an NDJSON body is not JSON.
+    #[error("not valid JSON: {0}")]
+    Json(String),
     #[error("{field}: {problem}")]
     Field {
         field: &'static str,
@@ -248,7 +251,8 @@ impl IngestEvent {
         Ok(event)
     }
 
-    fn validate(&self) -> Result<(), EventError> {
+    /// Checks the fields serde cannot: lengths, times in milliseconds, non-negative amounts.
+    pub fn validate(&self) -> Result<(), EventError> {
         let env = self.envelope();
         check_len("id", env.id.as_deref(), MAX_USER_LEN)?;
         check_len("room", env.room.as_deref(), 64)?;
@@ -342,6 +346,44 @@ pub fn parse_frame(text: &str) -> Result<Vec<Result<IngestEvent, EventError>>, F
         obj @ serde_json::Value::Object(_) => Ok(vec![IngestEvent::from_value(obj)]),
         _ => Err(FrameError::NotAnEventOrArray),
     }
+}
+
+/// Parses an HTTP body: a JSON array, one object (pretty-printed or not), or NDJSON (one
+/// object a line). Errors as for [`parse_frame`]; an NDJSON line that is not JSON is refused on
+/// its own, like a bad event of an array.
+pub fn parse_body(text: &str) -> Result<Vec<Result<IngestEvent, EventError>>, FrameError> {
+    let whole = parse_frame(text);
+    let ndjson = matches!(whole, Err(FrameError::BadJson(_)))
+        && text.trim_start().starts_with('{')
+        && text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .nth(1)
+            .is_some();
+    if !ndjson {
+        return whole;
+    }
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() > MAX_EVENTS_PER_FRAME {
+        return Err(FrameError::TooManyEvents(lines.len()));
+    }
+    Ok(lines
+        .iter()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .map_err(|e| EventError::Json(e.to_string()))
+                .and_then(IngestEvent::from_value)
+        })
+        .collect())
+}
+
+/// Ids travel in URLs and keys (rooms, sessions): keep them short and plain.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

@@ -17,133 +17,62 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::config::Product;
+use crate::analyze::Topic;
+use crate::catalog::Product;
 use crate::room::RoomState;
-use crate::room::window::{TOPICS, topic_index};
+pub use crate::room::cue::{Cue, CueKind, CueState, Evidence, Rank, Trial};
 
-/// What a cue asks the streamer to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CueKind {
-    AnswerQuestion,
-    ProductOrder,
-    TalkingPoint,
-    SentimentAlert,
-    Surge,
+/// When the suggestion engine speaks up. Every field has a default; times are in seconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// `answer_question`: this many distinct viewers asking the same thing...
+    pub answer_min_askers: u32,
+    /// ...within this many seconds.
+    pub answer_window_s: u32,
+    /// At most one new `answer_question` cue this often, so the overlay stays calm.
+    pub answer_gap_s: u32,
+    /// `product_order`: a product's demand must exceed the pitched one's by this factor...
+    pub order_factor: f32,
+    /// ...and reach at least this score (questions 1, purchase signals 2, link requests 3).
+    pub order_min_score: f32,
+    /// `sentiment_alert`: share of negative comments in the last minute at least this...
+    pub alert_negative_share: f32,
+    /// ...and this much above the 5-minute baseline share...
+    pub alert_rise: f32,
+    /// ...with at least this many negative comments; or this many complaints on one topic.
+    pub alert_min_negative: u32,
+    /// `surge`: the 10-second comment rate at least this multiple of the 5-minute baseline...
+    pub surge_factor: f32,
+    /// ...and at least this many comments per second.
+    pub surge_min_rate: f32,
+    /// `talking_point`: suggest the pitched product's next selling point this often.
+    pub talking_point_every_s: u32,
+    /// How long a cue stays on the overlay.
+    pub cue_ttl_s: u32,
+    /// A cue with the same kind, product and key is not repeated within this time.
+    pub cooldown_s: u32,
 }
 
-impl CueKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CueKind::AnswerQuestion => "answer_question",
-            CueKind::ProductOrder => "product_order",
-            CueKind::TalkingPoint => "talking_point",
-            CueKind::SentimentAlert => "sentiment_alert",
-            CueKind::Surge => "surge",
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            answer_min_askers: 5,
+            answer_window_s: 60,
+            answer_gap_s: 8,
+            order_factor: 1.3,
+            order_min_score: 8.0,
+            alert_negative_share: 0.3,
+            alert_rise: 0.15,
+            alert_min_negative: 6,
+            surge_factor: 2.0,
+            surge_min_rate: 2.0,
+            talking_point_every_s: 60,
+            cue_ttl_s: 45,
+            cooldown_s: 120,
         }
-    }
-}
-
-/// Where a cue is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CueState {
-    Active,
-    /// The operator pinned it to the overlay: it stays until dismissed.
-    Pinned,
-    Acked,
-    Dismissed,
-    Expired,
-}
-
-/// Why a cue was made: the numbers behind it.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Evidence {
-    /// The count the rule fired on (askers, negative comments, comments per 10 s …).
-    pub count: u32,
-    pub window_s: u32,
-    /// Up to three masked sample comments.
-    pub samples: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// For `product_order`: products by demand score, highest first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ranking: Vec<Rank>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Rank {
-    pub product: Arc<str>,
-    pub score: f32,
-}
-
-/// One suggestion for the streamer.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Cue {
-    pub id: String,
-    pub kind: CueKind,
-    /// What the streamer reads: short.
-    pub text: String,
-    pub product: Option<Arc<str>>,
-    /// 1 (nice to know) to 100 (say it now).
-    pub priority: u8,
-    /// One line on why, for the overlay ("12 人在问").
-    pub reason: String,
-    pub evidence: Evidence,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub state: CueState,
-    /// The script variant (tone) chosen, when the script has variants.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// The experiment this cue is a trial in (talking points with variants).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trial: Option<Trial>,
-}
-
-/// A cue's place in the closed loop: which script (slot) it tried, in which audience context,
-/// with which variant (`""`: the default text), and whether its exposure is recorded yet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Trial {
-    pub slot: String,
-    pub context: String,
-    pub variant: String,
-    #[serde(skip)]
-    pub exposed: bool,
-}
-
-impl Cue {
-    /// Shown on the overlay (not acknowledged, dismissed or expired).
-    pub fn is_active(&self) -> bool {
-        matches!(self.state, CueState::Active | CueState::Pinned)
-    }
-}
-
-/// Chinese names of question topics, for cue texts.
-pub fn topic_name(topic: &str) -> &'static str {
-    match topic {
-        "price" => "价格",
-        "discount" => "优惠",
-        "size" => "尺码",
-        "spec" => "规格",
-        "stock" => "库存",
-        "shipping" => "发货",
-        "link" => "链接",
-        "quality" => "质量",
-        "usage" => "用法",
-        "aftersale" => "售后",
-        "demo" => "试穿/展示",
-        "compare" => "对比",
-        "service" => "服务",
-        _ => "问题",
     }
 }
 
@@ -180,9 +109,24 @@ pub struct Suggester {
     next_surge: usize,
     counter: u64,
     last_answer: Option<i64>,
+    /// The room's thresholds (`[rooms.rules]`).
+    rules: Rules,
 }
 
 impl Suggester {
+    /// A room's rule memory with its thresholds.
+    pub fn new(rules: Rules) -> Suggester {
+        Suggester {
+            rules,
+            ..Suggester::default()
+        }
+    }
+
+    /// The thresholds the rules run with.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// Runs every rule; new cues are added to `state.cues` and returned (to be broadcast).
     /// Cues past their expiry are marked expired.
     pub fn evaluate(&mut self, state: &mut RoomState, now: i64) -> Vec<Cue> {
@@ -236,7 +180,7 @@ impl Suggester {
             reason: String::new(),
             evidence: Evidence::default(),
             created_at: now,
-            expires_at: now + i64::from(state.rules.cue_ttl_s) * 1000,
+            expires_at: now + i64::from(self.rules.cue_ttl_s) * 1000,
             state: CueState::Active,
             variant: None,
             trial: None,
@@ -244,13 +188,13 @@ impl Suggester {
     }
 
     fn answer_questions(&mut self, state: &RoomState, now: i64, out: &mut Vec<Cue>) {
-        let rules = &state.rules;
+        let rules = self.rules;
         let window_ms = i64::from(rules.answer_window_s) * 1000;
         let cooldown = i64::from(rules.cooldown_s) * 1000;
         let mut ready: Vec<(u32, String)> = state
             .clusters
             .iter()
-            .filter(|c| c.topic != "link")
+            .filter(|c| c.topic != Topic::Link)
             .map(|c| (c.askers(now, window_ms), c.key.clone()))
             .filter(|(n, _)| *n >= rules.answer_min_askers)
             .collect();
@@ -280,20 +224,20 @@ impl Suggester {
                 .map(|p| format!("{p}号"))
                 .unwrap_or_default();
             let answer = info
-                .and_then(|p| p.faq.get(topic))
+                .and_then(|p| p.faq.get(topic.as_str()))
                 .map(|a| fill(a, info, askers))
-                .unwrap_or_else(|| format!("讲一下{}", topic_name(topic)));
+                .unwrap_or_else(|| format!("讲一下{}", topic.name()));
             let samples = cluster.samples.iter().cloned().collect();
             let mut cue = self.cue(state, CueKind::AnswerQuestion, product, &key, now);
-            cue.text = format!("{askers}人问{label}{} → {answer}", topic_name(topic));
-            cue.reason = format!("{askers} 人在问 {label}{}", topic_name(topic));
+            cue.text = format!("{askers}人问{label}{} → {answer}", topic.name());
+            cue.reason = format!("{askers} 人在问 {label}{}", topic.name());
             cue.priority = (60 + askers.min(39)) as u8;
             cue.evidence = Evidence {
                 count: askers,
                 window_s: rules.answer_window_s,
                 samples,
                 key: Some(key),
-                topic: Some(topic),
+                topic: Some(topic.as_str()),
                 ..Evidence::default()
             };
             out.push(cue);
@@ -303,10 +247,10 @@ impl Suggester {
     }
 
     fn product_order(&mut self, state: &RoomState, now: i64, out: &mut Vec<Cue>) {
-        let rules = &state.rules;
+        let rules = self.rules;
         let mut scores = state.demand_scores(now, 60);
         scores.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let pitched = state.pitching.clone();
+        let pitched = state.pitching();
         let pitched_score = scores
             .iter()
             .find(|(id, ..)| Some(id) == pitched.as_ref())
@@ -355,7 +299,7 @@ impl Suggester {
     }
 
     fn sentiment_alert(&mut self, state: &RoomState, now: i64, out: &mut Vec<Cue>) {
-        let rules = &state.rules;
+        let rules = self.rules;
         let last = state.windows.sum(now, 60);
         let before = state.windows.sum_range(now, 60, 240);
         let share = last.negative_share();
@@ -365,13 +309,15 @@ impl Suggester {
             .iter()
             .filter(|c| now - c.ts < 60_000 && c.intents.contains(&"complaint"))
             .collect();
-        let mut by_topic: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut by_topic: FxHashMap<Topic, u32> = FxHashMap::default();
         for c in &complaints {
-            *by_topic.entry(c.complaint_topic).or_default() += 1;
+            *by_topic
+                .entry(c.complaint_topic.unwrap_or(Topic::General))
+                .or_default() += 1;
         }
         let top_topic = by_topic
             .iter()
-            .max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t)))
+            .max_by_key(|(t, n)| (**n, std::cmp::Reverse(t.as_str())))
             .map(|(t, n)| (*t, *n));
         let share_rule = last.negative >= rules.alert_min_negative
             && share >= rules.alert_negative_share
@@ -380,29 +326,35 @@ impl Suggester {
         if !share_rule && !cluster_rule {
             return;
         }
-        let topic = top_topic.map_or("general", |(t, _)| t);
+        let topic = top_topic.map_or(Topic::General, |(t, _)| t);
         let cooldown = i64::from(rules.cooldown_s) * 1000;
-        if self.cooling(CueKind::SentimentAlert, &None, topic, now, cooldown) {
+        if self.cooling(
+            CueKind::SentimentAlert,
+            &None,
+            topic.as_str(),
+            now,
+            cooldown,
+        ) {
             return;
         }
         let calm = state
             .calm
-            .get(topic)
+            .get(topic.as_str())
             .or_else(|| state.calm.get("general"))
             .map_or(DEFAULT_CALM, String::as_str)
             .to_owned();
         let samples: Vec<String> = complaints
             .iter()
             .rev()
-            .filter(|c| c.complaint_topic == topic)
+            .filter(|c| c.complaint_topic.unwrap_or(Topic::General) == topic)
             .take(3)
             .map(|c| c.text.clone())
             .collect();
-        let mut cue = self.cue(state, CueKind::SentimentAlert, None, topic, now);
-        let what = if topic == "general" {
+        let mut cue = self.cue(state, CueKind::SentimentAlert, None, topic.as_str(), now);
+        let what = if topic == Topic::General {
             "情绪"
         } else {
-            topic_name(topic)
+            topic.name()
         };
         cue.text = format!("负面情绪上升: {what} → {calm}");
         cue.reason = format!(
@@ -417,18 +369,14 @@ impl Suggester {
             samples,
             rate: Some((share * 1000.0).round() / 1000.0),
             baseline: Some((before.negative_share() * 1000.0).round() / 1000.0),
-            topic: Some(if topic == "general" {
-                "general"
-            } else {
-                topic_static(topic)
-            }),
+            topic: Some(topic.as_str()),
             ..Evidence::default()
         };
         out.push(cue);
     }
 
     fn surge(&mut self, state: &RoomState, now: i64, out: &mut Vec<Cue>) {
-        let rules = &state.rules;
+        let rules = self.rules;
         let recent = state.windows.sum(now, 10).comments as f32 / 10.0;
         let history_s = ((now - state.started_at) / 1000).clamp(0, 290) as usize;
         if history_s < 60 {
@@ -445,7 +393,7 @@ impl Suggester {
         }
         self.cooldowns
             .insert((CueKind::Surge, None, String::new()), now);
-        let pitched = state.pitching.clone();
+        let pitched = state.pitching();
         let info = pitched.as_deref().and_then(|p| state.product(p));
         let template = if state.surge_scripts.is_empty() {
             DEFAULT_SURGE.to_owned()
@@ -470,17 +418,17 @@ impl Suggester {
     }
 
     fn talking_point(&mut self, state: &mut RoomState, now: i64, out: &mut Vec<Cue>) {
-        let Some(pitched) = state.pitching.clone() else {
+        let Some(pitched) = state.pitching() else {
             return;
         };
-        let every = i64::from(state.rules.talking_point_every_s) * 1000;
+        let every = i64::from(self.rules.talking_point_every_s) * 1000;
         let due = match &self.last_point {
             Some((p, at)) => *p != pitched || now - at >= every,
             None => true,
         };
         // Give the room a moment after a switch, and let other cues speak first.
         if !due
-            || now - state.pitching_since < 3_000
+            || now - state.pitch.since() < 3_000
             || state
                 .cues
                 .iter()
@@ -509,7 +457,7 @@ impl Suggester {
             .enumerate()
             .filter(|(_, n)| **n > 0)
             .max_by_key(|(_, n)| **n)
-            .map(|(t, n)| (TOPICS[t], *n));
+            .map(|(t, n)| (Topic::QUESTIONS[t], *n));
         let used = self
             .used_points
             .entry(pitched.clone())
@@ -525,7 +473,7 @@ impl Suggester {
                 .points
                 .iter()
                 .enumerate()
-                .find(|(i, p)| !used[*i] && p.topic == topic)
+                .find(|(i, p)| !used[*i] && p.topic == topic.as_str())
                 .map(|(i, _)| i)
         });
         let Some(choice) = by_topic.or_else(|| used.iter().position(|u| !u)) else {
@@ -536,7 +484,7 @@ impl Suggester {
         let count = asked.map_or(0, |(_, n)| n);
         let mut reason = match (by_topic, asked) {
             (Some(_), Some((topic, n))) => {
-                format!("观众在问{} ({n}条) → 讲这个卖点", topic_name(topic))
+                format!("观众在问{} ({n}条) → 讲这个卖点", topic.name())
             }
             _ => format!("正在讲 {pitched}号, 下一个卖点"),
         };
@@ -568,7 +516,7 @@ impl Suggester {
             });
         }
         let text = fill(template, Some(product), count);
-        let topic = topic_index(&point.topic).map(|t| TOPICS[t]);
+        let topic = Topic::question(&point.topic).map(|(t, _)| t.as_str());
         self.last_point = Some((pitched.clone(), now));
         let mut cue = self.cue(
             state,
@@ -595,14 +543,6 @@ impl Suggester {
     }
 }
 
-fn topic_static(topic: &str) -> &'static str {
-    crate::lexicon::COMPLAINT_TOPICS
-        .iter()
-        .find(|t| **t == topic)
-        .copied()
-        .unwrap_or("general")
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::LazyLock;
@@ -618,13 +558,19 @@ mod tests {
         let config = Config::from_toml(include_str!("../demo/demo.toml")).unwrap();
         let room = config.rooms[0].clone();
         let catalog = Arc::new(RoomCatalog::new(&room.products, &room.words).unwrap());
-        let state = RoomState::new(&room, catalog, T0);
+        let returning = Default::default();
+        let state = RoomState::new(room.setup(&returning), catalog, T0);
         (room, state)
     }
 
     fn say(state: &mut RoomState, text: &str, viewer: u64, now: i64) {
         let a = ANALYZER.analyze(text, &state.catalog.clone());
-        state.comment(&ANALYZER, &a, Some(viewer), now);
+        let reading = crate::room::Reading::new(&ANALYZER, a, state.pitching().as_ref());
+        state.comment(
+            &reading,
+            Some(crate::privacy::Pseudonym::from_u64(viewer)),
+            now,
+        );
     }
 
     #[test]
@@ -653,7 +599,7 @@ mod tests {
     #[test]
     fn demand_for_another_product_makes_an_order_cue() {
         let (_, mut state) = room();
-        state.pitching = Some("1".into());
+        state.pitch.set(Some("1".into()), state.pitch.since());
         let mut s = Suggester::default();
         for i in 0..20u64 {
             say(&mut state, "5号链接呢", i, T0 + 1000 * i as i64);
@@ -715,8 +661,7 @@ mod tests {
     #[test]
     fn talking_points_follow_what_viewers_ask() {
         let (_, mut state) = room();
-        state.pitching = Some("1".into());
-        state.pitching_since = T0;
+        state.pitch.set(Some("1".into()), T0);
         let mut s = Suggester::default();
         let first = s.evaluate(&mut state, T0 + 5_000);
         assert!(first.iter().any(|c| c.kind == CueKind::TalkingPoint));

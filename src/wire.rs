@@ -10,10 +10,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::audience::{Profile, Tags};
-use crate::config::{Product, SellingPoint};
+use crate::catalog::{Product, SellingPoint};
 use crate::experiment::VariantRow;
 use crate::room::{RecentComment, Stats};
-use crate::sources::SourceSnapshot;
 use crate::suggest::{Cue, CueState};
 
 /// One event of an ingest frame that was refused.
@@ -186,20 +185,21 @@ pub struct ViewerReply<'a> {
     pub profile: &'a Profile,
 }
 
-/// `GET /api/rooms/R/sources`: the room's platform sources and their health.
+/// `GET /api/rooms/R/sources`: each platform source's health (`S`: the sources' own
+/// snapshot type, so the protocol layer needs no knowledge of the platforms).
 #[derive(Debug, Clone, Serialize)]
-pub struct SourcesReply {
+pub struct SourcesReply<S> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub room: String,
     /// The server's clock (ms), to age `last_message_at` and gaps without trusting the
     /// page's clock.
     pub now: i64,
-    pub sources: Vec<SourceSnapshot>,
+    pub sources: Vec<S>,
 }
 
-impl SourcesReply {
-    pub fn new(room: &str, now: i64, sources: Vec<SourceSnapshot>) -> SourcesReply {
+impl<S: Serialize> SourcesReply<S> {
+    pub fn new(room: &str, now: i64, sources: Vec<S>) -> SourcesReply<S> {
         SourcesReply {
             kind: "sources",
             room: room.to_owned(),
@@ -303,6 +303,32 @@ impl Reply {
             ok: true,
             req,
         }
+    }
+}
+
+/// A frame refused whole: nothing in it was taken; the source should resend it after
+/// `retry_after_ms`.
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after_ms: u64,
+}
+
+impl Refusal {
+    pub fn new(code: &'static str, message: String, retry_after_ms: u64) -> Refusal {
+        Refusal {
+            kind: "error",
+            code,
+            message,
+            retry_after_ms,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 

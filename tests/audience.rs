@@ -248,14 +248,13 @@ fn forget_on_the_command_line_deletes_one_viewer_in_every_session_of_the_room() 
                     text,
                     super_chat: None,
                 };
-                records.push(Record::Comment(livecue::store::CommentRecord::new(
+                let reading = livecue::room::Reading::new(&analyzer, analysis, None);
+                records.push(Record::Comment(livecue::live::records::comment(
                     &s,
                     at + n as i64,
                     &event,
                     Some(h.viewer(user)),
-                    &analyzer,
-                    &analysis,
-                    None,
+                    &reading,
                 )));
             }
             h.append(records).await.unwrap();

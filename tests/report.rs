@@ -14,7 +14,9 @@ use common::{TempDir, runtime};
 use livecue::analyze::{Analyzer, RoomCatalog};
 use livecue::config::Config;
 use livecue::ingest::{CommentEvent, Envelope, IngestEvent, OrderEvent};
+use livecue::live::records as rec;
 use livecue::report::{self, Format, Options, Table};
+use livecue::room::Reading;
 use livecue::store::{CommentRecord, CueRecord, Reader, Record, Store, now_ms};
 use livecue::suggest::CueState;
 use livecue::wire::Command;
@@ -108,15 +110,8 @@ fn fixture(name: &str) -> Fixture {
                 );
                 let analysis = analyzer.analyze(&event.text, &catalog);
                 let viewer = event.env.user.as_deref().map(|u| h.viewer(u));
-                let record = CommentRecord::new(
-                    &s,
-                    at,
-                    &event,
-                    viewer,
-                    &analyzer,
-                    &analysis,
-                    Some(&pitching),
-                );
+                let reading = Reading::new(&analyzer, analysis, Some(&pitching));
+                let record = rec::comment(&s, at, &event, viewer, &reading);
                 assert_eq!(record.key.as_deref(), *key);
                 records.push(Record::Comment(record));
                 n += 1;
@@ -138,7 +133,7 @@ fn fixture(name: &str) -> Fixture {
                 amount: Some(amount),
             });
             let viewer = event.envelope().user.as_deref().map(|u| h.viewer(u));
-            records.push(Record::event(&s, at, &event, viewer).unwrap());
+            records.push(rec::other_event(&s, at, &event, viewer).map(Record::Event).unwrap());
         }
         // Ingest appends in frames; the order of frames does not matter to the report.
         for chunk in records.chunks(64) {
@@ -158,18 +153,18 @@ fn fixture(name: &str) -> Fixture {
                 evidence: serde_json::json!({"count": 80, "window_s": 60, "samples": ["3号有没有m码"], "key": key}),
                 created_at: at,
                 expires_at: at + 45_000,
-                state: CueState::Active,
+                state: CueState::Active.as_str(),
             })
         };
         let at = |s: i64| t0 + s * 1000;
         assert!(h.try_append(vec![
             cue("eval-1", "answer_question", at(300), None, Some("size:3")),
-            Record::action(&s, at(300), &Command::SetPitching { product: Some("2".into()) }),
-            Record::CueState { session: s.clone(), id: "eval-1".into(), state: CueState::Acked, at: at(320) },
-            Record::action(&s, at(320), &Command::AckCue { id: "eval-1".into() }),
+            rec::action(&s, at(300), &Command::SetPitching { product: Some("2".into()) }),
+            Record::CueState { session: s.clone(), id: "eval-1".into(), state: CueState::Acked.as_str(), at: at(320) },
+            rec::action(&s, at(320), &Command::AckCue { id: "eval-1".into() }),
             cue("eval-2", "talking_point", at(400), Some("优惠先行"), None),
-            Record::CueState { session: s.clone(), id: "eval-2".into(), state: CueState::Dismissed, at: at(410) },
-            Record::action(&s, at(410), &Command::DismissCue { id: "eval-2".into() }),
+            Record::CueState { session: s.clone(), id: "eval-2".into(), state: CueState::Dismissed.as_str(), at: at(410) },
+            rec::action(&s, at(410), &Command::DismissCue { id: "eval-2".into() }),
         ]));
         h.append(vec![Record::SessionEnd { session: s.clone(), at: at(620) }])
             .await
@@ -532,14 +527,9 @@ fn a_million_comments_report_in_seconds() {
                             texts[k],
                         );
                         let viewer = Some(h.viewer(event.env.user.as_deref().unwrap_or("")));
-                        batch.push(Record::Comment(CommentRecord::new(
-                            &s,
-                            at,
-                            &event,
-                            viewer,
-                            &analyzer,
-                            &analyses[k],
-                            None,
+                        let reading = Reading::new(&analyzer, analyses[k].clone(), None);
+                        batch.push(Record::Comment(rec::comment(
+                            &s, at, &event, viewer, &reading,
                         )));
                     }
                     h.append(batch).await.unwrap();
@@ -600,7 +590,8 @@ fn demo_session_for_screenshots() {
     let analyzer = Analyzer::embedded();
     let catalog = Arc::new(RoomCatalog::new(&room.products, &room.words).unwrap());
     let t0 = now_ms() - 3_600_000;
-    let mut state = RoomState::new(room, catalog.clone(), t0);
+    let returning = Default::default();
+    let mut state = RoomState::new(room.setup(&returning), catalog.clone(), t0);
     let mut suggester = Suggester::default();
     let mut audience = Audience::new(&room.products, 7).unwrap();
     let rt = runtime();
@@ -612,7 +603,7 @@ fn demo_session_for_screenshots() {
                 DEMO_ROOM,
                 &room.name,
                 &room.products,
-                state.pitching.as_deref(),
+                state.pitching().as_deref(),
                 t0,
             )
             .await
@@ -626,34 +617,25 @@ fn demo_session_for_screenshots() {
         for tick in 0..ticks {
             let now = t0 + tick * TICK_MS;
             events.clear();
-            audience.tick(now, state.pitching.as_deref(), &mut events);
+            audience.tick(now, state.pitching().as_deref(), &mut events);
             for event in &events {
                 let viewer = event.envelope().user.as_deref().map(|u| h.viewer(u));
                 match event {
                     IngestEvent::Comment(c) => {
                         let analysis = analyzer.analyze(&c.text, &catalog);
-                        let id = h
-                            .pseudonyms()
-                            .pseudonym_u64(c.env.user.as_deref().unwrap_or(""));
-                        records.push(Record::Comment(CommentRecord::new(
-                            &s,
-                            now,
-                            c,
-                            viewer,
-                            &analyzer,
-                            &analysis,
-                            state.pitching.as_ref(),
-                        )));
-                        state.comment(&analyzer, &analysis, Some(id), now);
+                        let id = h.viewer(c.env.user.as_deref().unwrap_or(""));
+                        let reading = Reading::new(&analyzer, analysis, state.pitching().as_ref());
+                        records.push(Record::Comment(rec::comment(&s, now, c, viewer, &reading)));
+                        state.comment(&reading, Some(id), now);
                     }
                     other => {
-                        records.extend(Record::event(&s, now, other, viewer));
+                        records.extend(rec::other_event(&s, now, other, viewer).map(Record::Event));
                         state.event(other, None, now);
                     }
                 }
             }
             for cue in suggester.evaluate(&mut state, now) {
-                records.push(Record::cue(&s, &cue));
+                records.push(rec::cue(&s, &cue));
                 // The operator: answers most questions within 15 s, dismisses some order cues.
                 let n = cue.id.len() + cue.created_at as usize / 1000;
                 match cue.kind {
@@ -690,10 +672,10 @@ fn demo_session_for_screenshots() {
                 records.push(Record::CueState {
                     session: s.clone(),
                     id: id.clone(),
-                    state: *new,
+                    state: new.as_str(),
                     at: *at,
                 });
-                records.push(Record::action(&s, *at, &command));
+                records.push(rec::action(&s, *at, &command));
             }
             pending.retain(|p| p.0 > now);
             for cue in state.cues.iter().filter(|c| c.state == CueState::Expired) {
@@ -701,21 +683,20 @@ fn demo_session_for_screenshots() {
                     records.push(Record::CueState {
                         session: s.clone(),
                         id: cue.id.clone(),
-                        state: CueState::Expired,
+                        state: CueState::Expired.as_str(),
                         at: cue.expires_at,
                     });
                 }
             }
             if tick > 0 && tick % (150_000 / TICK_MS) == 0 {
                 let i = state
-                    .pitching
+                    .pitching()
                     .as_deref()
                     .and_then(|p| state.product_index(p))
                     .map_or(0, |i| (i + 1) % room.products.len());
                 let product = room.products[i].id.clone();
-                state.pitching = Some(product.as_str().into());
-                state.pitching_since = now;
-                records.push(Record::action(
+                state.pitch.set(Some(product.as_str().into()), now);
+                records.push(rec::action(
                     &s,
                     now,
                     &Command::SetPitching {

@@ -65,8 +65,9 @@ impl Fixture {
         let room = rooms
             .open(&config.rooms[0], store, Default::default())
             .expect("room opens");
+        let feeds = livecue::server::feeds(&rooms, &config).expect("rooms open");
         let sources =
-            Sources::start(&rooms, &config.rooms, &cancel, &tracker).expect("sources start");
+            Sources::start(rooms.metrics(), feeds, &cancel, &tracker).expect("sources start");
         Fixture {
             room,
             sources,
@@ -1269,7 +1270,7 @@ async fn issue9_a_dropped_connection_is_a_gap_in_the_review_and_paid_comments_st
     let store = livecue::store::Store::open(dir.path()).unwrap();
     let handle = store.handle();
     let session = handle
-        .start_session("r1", "测试直播间", &[], None, livecue::live::now_ms())
+        .start_session("r1", "测试直播间", &[], None, livecue::clock::now_ms())
         .await
         .unwrap()
         .id;
@@ -1283,7 +1284,7 @@ async fn issue9_a_dropped_connection_is_a_gap_in_the_review_and_paid_comments_st
     );
     let (mut ws, _) = accept(&listener).await;
     bili_auth(&mut ws).await;
-    let now = livecue::live::now_ms();
+    let now = livecue::clock::now_ms();
     let nested = [
         danmu("2号多少钱", 1001, now),
         command(

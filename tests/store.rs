@@ -69,7 +69,7 @@ fn cue(session: &Arc<str>, id: &str, at: i64) -> Record {
         evidence: serde_json::json!({"count": 12, "window_s": 60, "samples": ["2号什么尺码 电话13812345678"], "key": "size:2"}),
         created_at: at,
         expires_at: at + 45_000,
-        state: CueState::Active,
+        state: CueState::Active.as_str(),
     })
 }
 
@@ -160,10 +160,10 @@ fn appends_are_committed_and_visible_after_reopen() {
             Record::CueState {
                 session: s.clone(),
                 id: "r1-1".into(),
-                state: CueState::Acked,
+                state: CueState::Acked.as_str(),
                 at: t0 + 70_000,
             },
-            Record::action(&s, t0 + 70_000, &Command::AckCue { id: "r1-1".into() }),
+            livecue::live::records::action(&s, t0 + 70_000, &Command::AckCue { id: "r1-1".into() }),
         ]));
         h.flush().await.unwrap();
         assert_eq!(h.dropped(), 0);
@@ -521,7 +521,7 @@ fn a_full_queue_slows_append_and_counts_fire_and_forget_drops() {
         let blocker = rusqlite::Connection::open(dir.path().join("livecue.db")).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
         let action = |i: i64| {
-            Record::action(
+            livecue::live::records::action(
                 &s,
                 i,
                 &Command::MarkAnswered {

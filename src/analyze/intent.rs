@@ -18,7 +18,7 @@ use super::matcher::Found as Occurrence;
 use super::normalize::Seen;
 use super::sentiment::{NEGATIVE_BELOW, POSITIVE_ABOVE};
 use super::{Clause, Intent, IntentSet};
-use crate::lexicon::Trigger;
+use crate::analyze::lexicon::Trigger;
 
 /// A comment with a negative score this low and no question is a complaint even without a
 /// complaint word (`太难看了`).
@@ -135,7 +135,7 @@ pub struct Input<'a> {
 
 pub struct Found {
     pub intents: IntentSet,
-    pub topic: Option<&'static str>,
+    pub topic: Option<super::Topic>,
     /// A rule found a question the clauses did not (a bare height/weight pair).
     pub question: bool,
     /// The sentiment score, adjusted when a complaint word settles it.

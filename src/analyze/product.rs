@@ -14,7 +14,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::AnalyzerError;
 use super::matcher::{self, PatternIndex};
-use crate::config::Product;
 
 /// Highest product number read from text; larger numbers are quantities, prices or dates.
 const MAX_PRODUCT_NUMBER: u32 = 99;
@@ -54,6 +53,14 @@ pub struct RoomCatalog {
 /// Names shorter than this are too generic to link a product (`裙`, `M`).
 const MIN_NAME_CHARS: usize = 2;
 
+/// A product as the analysis sees it: the id viewers type (`2号`) and the names they use.
+/// The room's catalog type implements it; the analysis knows no other product type.
+pub trait Listing {
+    fn id(&self) -> &str;
+    /// The product's name, then its aliases.
+    fn names(&self) -> impl Iterator<Item = &str>;
+}
+
 impl RoomCatalog {
     /// No catalog: numbered references link to the number itself.
     pub fn empty() -> &'static RoomCatalog {
@@ -62,18 +69,18 @@ impl RoomCatalog {
     }
 
     /// Compiles a room's products (names and aliases) and extra words.
-    pub fn new(products: &[Product], words: &[String]) -> Result<RoomCatalog, AnalyzerError> {
+    pub fn new<P: Listing>(products: &[P], words: &[String]) -> Result<RoomCatalog, AnalyzerError> {
         let mut catalog = RoomCatalog::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut seen = FxHashSet::default();
         let empty = super::normalize::Simplifier::default();
         let mut buf = String::new();
         for (index, product) in products.iter().enumerate() {
-            let id: Arc<str> = product.id.as_str().into();
+            let id: Arc<str> = product.id().into();
             catalog.by_id.insert(id.clone(), index);
             catalog.ids.push(id);
             let index = u16::try_from(index).unwrap_or(u16::MAX);
-            for name in std::iter::once(&product.name).chain(&product.aliases) {
+            for name in product.names() {
                 super::normalize::normalize(name, &empty, &mut buf);
                 if buf.chars().count() >= MIN_NAME_CHARS && seen.insert(buf.clone()) {
                     patterns.push(buf.clone());
@@ -390,6 +397,7 @@ fn format_number(buf: &mut [u8; 10], n: u32) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Product;
 
     fn canon(s: &str) -> (String, Vec<u32>) {
         let mut out = String::new();

@@ -8,7 +8,7 @@
 
 use super::matcher::Matcher;
 use super::{Clause, Tok};
-use crate::lexicon::QuestionRole;
+use crate::analyze::lexicon::QuestionRole;
 
 /// Endings that do not change what a clause is: interjections, forms of address, thanks.
 ///

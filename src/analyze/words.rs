@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use super::matcher::Groups;
-use crate::lexicon::WordInfo;
+use crate::analyze::lexicon::WordInfo;
 
 /// Words of at most this many bytes are in the packed table.
 const SHORT: usize = 7;

@@ -11,6 +11,8 @@ pub mod segment;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
+use crate::analyze::Topic;
+
 pub use profile::{CommentFacts, FEATURE_NAMES, FEATURES, Profile};
 pub use segment::{Criteria, Mix, SegmentDef, Share, default_segments};
 
@@ -205,16 +207,10 @@ impl Audience {
             fixed.push(format!("粉丝等级{level}"));
         }
         let since = now - i64::from(self.config.active_s) * 1000;
-        let dynamic = crate::room::window::TOPICS
+        let dynamic = Topic::QUESTIONS
             .iter()
-            .filter(|t| profile.asked_since(t, since))
-            .map(|t| {
-                format!(
-                    "{}分钟内问过{}",
-                    self.config.active_s / 60,
-                    crate::suggest::topic_name(t)
-                )
-            })
+            .filter(|t| profile.asked_since(**t, since))
+            .map(|t| format!("{}分钟内问过{}", self.config.active_s / 60, t.name()))
             .collect();
         Tags {
             fixed,
@@ -255,7 +251,7 @@ mod tests {
     fn the_mix_counts_active_viewers_only() {
         let mut audience = Audience::new(config(100), [7].into_iter().collect());
         let price = CommentFacts {
-            topic: Some("price"),
+            topic: Some(Topic::Price),
             question: true,
             ..CommentFacts::default()
         };

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::room::window::TOPICS;
+use crate::analyze::Topic;
 
 /// Products a profile remembers mentions of; the least mentioned gives way.
 const PRODUCTS: usize = 6;
@@ -18,11 +18,11 @@ pub struct Profile {
     pub returning: bool,
     pub comments: u32,
     pub questions: u32,
-    /// Questions by topic (indexed like [`TOPICS`]).
-    pub asked: [u16; TOPICS.len()],
+    /// Questions by topic (indexed like [`Topic::QUESTIONS`]).
+    pub asked: [u16; Topic::QUESTIONS.len()],
     /// When each topic was last asked (0: never).
     #[serde(skip)]
-    pub asked_at: [i64; TOPICS.len()],
+    pub asked_at: [i64; Topic::QUESTIONS.len()],
     /// Products mentioned, as (product id, mentions), most mentioned first.
     pub products: Vec<(String, u16)>,
     pub sentiment_sum: f32,
@@ -45,7 +45,7 @@ pub struct Profile {
 /// What a comment contributes to its author's profile.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CommentFacts<'a> {
-    pub topic: Option<&'a str>,
+    pub topic: Option<Topic>,
     pub product: Option<&'a str>,
     pub sentiment: f32,
     pub question: bool,
@@ -69,7 +69,7 @@ impl Profile {
         self.seen(now);
         self.comments = self.comments.saturating_add(1);
         self.questions = self.questions.saturating_add(u32::from(facts.question));
-        if let Some(i) = facts.topic.and_then(crate::room::window::topic_index) {
+        if let Some(i) = facts.topic.and_then(Topic::question_index) {
             self.asked[i] = self.asked[i].saturating_add(1);
             self.asked_at[i] = now;
         }
@@ -128,8 +128,9 @@ impl Profile {
     }
 
     /// Whether the viewer asked about `topic` at or after `since`.
-    pub fn asked_since(&self, topic: &str, since: i64) -> bool {
-        crate::room::window::topic_index(topic)
+    pub fn asked_since(&self, topic: Topic, since: i64) -> bool {
+        topic
+            .question_index()
             .is_some_and(|i| self.asked[i] > 0 && self.asked_at[i] >= since)
     }
 
@@ -180,17 +181,16 @@ impl Profile {
                 f64::from(n) / f64::from(self.questions)
             }
         };
-        let topic =
-            |t: &str| crate::room::window::topic_index(t).map_or(0.0, |i| share(self.asked[i]));
+        let topic = |t: Topic| t.question_index().map_or(0.0, |i| share(self.asked[i]));
         let [r, f, m] = self.rfm(now);
         [
             f64::from(r) / 5.0,
             f64::from(f) / 5.0,
             f64::from(m) / 5.0,
             (f64::from(self.comments) / 20.0).min(1.0),
-            topic("price") + topic("discount"),
-            topic("quality") + topic("spec") + topic("usage"),
-            topic("link") + topic("stock") + topic("size"),
+            topic(Topic::Price) + topic(Topic::Discount),
+            topic(Topic::Quality) + topic(Topic::Spec) + topic(Topic::Usage),
+            topic(Topic::Link) + topic(Topic::Stock) + topic(Topic::Size),
             (f64::from(self.sentiment_mean()) + 1.0) / 2.0,
             f64::from(u8::from(self.purchase_signals > 0 || self.orders > 0)),
             f64::from(u8::from(
@@ -225,7 +225,7 @@ mod tests {
     fn counts_topics_products_and_money() {
         let mut p = Profile::new(0, false);
         let facts = CommentFacts {
-            topic: Some("price"),
+            topic: Some(Topic::Price),
             product: Some("2"),
             sentiment: 0.5,
             question: true,
@@ -244,9 +244,9 @@ mod tests {
         p.order(1, 99.0, 4_000);
         assert_eq!(p.comments, 2);
         assert_eq!(p.asked[0], 2);
-        assert!(p.asked_since("price", 2_000));
-        assert!(!p.asked_since("price", 2_001));
-        assert!(!p.asked_since("size", 0));
+        assert!(p.asked_since(Topic::Price, 2_000));
+        assert!(!p.asked_since(Topic::Price, 2_001));
+        assert!(!p.asked_since(Topic::Size, 0));
         assert_eq!(p.products[0], ("2".to_string(), 1));
         assert_eq!(p.purchase_signals, 1);
         assert_eq!(p.last_seen, 4_000);

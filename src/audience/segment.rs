@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::profile::Profile;
+use crate::analyze::Topic;
 
 /// A named group of viewers (高意向, 价格敏感, …) and the script tones that suit it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +58,11 @@ impl Criteria {
         let since = self
             .within_s
             .map_or(i64::MIN, |s| now - i64::from(s) * 1000);
-        (self.asked.is_empty() || self.asked.iter().any(|t| p.asked_since(t, since)))
+        (self.asked.is_empty()
+            || self
+                .asked
+                .iter()
+                .any(|t| Topic::parse(t).is_some_and(|t| p.asked_since(t, since))))
             && self
                 .min_purchase
                 .is_none_or(|n| p.purchase_signals.saturating_add(p.orders) >= n)
@@ -110,15 +115,11 @@ pub fn validate(segments: &[SegmentDef]) -> Result<(), String> {
             ));
         }
         for c in &s.when {
-            if let Some(t) = c
-                .asked
-                .iter()
-                .find(|t| crate::room::window::topic_index(t).is_none())
-            {
+            if let Some(t) = c.asked.iter().find(|t| Topic::question(t).is_none()) {
                 return Err(format!(
                     "segment {:?}: unknown question topic {t:?} (known: {})",
                     s.name,
-                    crate::room::window::TOPICS.join(", ")
+                    Topic::list(&Topic::QUESTIONS)
                 ));
             }
         }
@@ -180,7 +181,7 @@ mod tests {
         let mut p = Profile::new(0, false);
         p.comment(
             &CommentFacts {
-                topic: Some(topic),
+                topic: Topic::parse(topic),
                 question: true,
                 ..CommentFacts::default()
             },

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::report::DEFAULT_DATA_DIR;
-use crate::room::trials::{parse_pseudonym, pseudonym};
+use crate::privacy::Pseudonym;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ForgetArgs {
@@ -24,7 +24,7 @@ pub struct ForgetArgs {
 }
 
 pub fn run(args: &ForgetArgs) -> anyhow::Result<ExitCode> {
-    let Some(viewer) = parse_pseudonym(args.viewer.trim()).map(pseudonym) else {
+    let Some(viewer) = Pseudonym::parse(args.viewer.trim()).map(|p| p.to_string()) else {
         anyhow::bail!(
             "--viewer {:?} is not a pseudonym: 16 hex digits, as the console and the review show it",
             args.viewer

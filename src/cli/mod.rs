@@ -67,12 +67,12 @@ pub struct LexiconArgs {
 }
 
 impl LexiconArgs {
-    pub fn load(&self) -> anyhow::Result<crate::lexicon::Lexicons> {
+    pub fn load(&self) -> anyhow::Result<crate::analyze::lexicon::Lexicons> {
         use anyhow::Context;
         match &self.lexicons {
-            Some(dir) => crate::lexicon::Lexicons::from_dir(dir)
+            Some(dir) => crate::analyze::lexicon::Lexicons::from_dir(dir)
                 .with_context(|| format!("loading lexicons from {}", dir.display())),
-            None => Ok(crate::lexicon::Lexicons::embedded()),
+            None => Ok(crate::analyze::lexicon::Lexicons::embedded()),
         }
     }
 }

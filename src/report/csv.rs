@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 
 use super::model::Review;
 use super::{Progress, ReportError, Table, local_time, offset_label};
-use crate::room::window::TOPICS;
+use crate::analyze::Topic;
 use crate::store::{Reader, SessionRow, intent_labels};
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
@@ -271,7 +271,8 @@ pub fn table(review: &Review, table: Table, out: &mut dyn Write) -> Result<(), R
                 "named",
                 "questions",
             ];
-            let topic_cols: Vec<String> = TOPICS.iter().map(|t| format!("q_{t}")).collect();
+            let topic_cols: Vec<String> =
+                Topic::QUESTIONS.iter().map(|t| format!("q_{t}")).collect();
             names.extend(topic_cols.iter().map(String::as_str));
             names.extend([
                 "purchase_signals",
@@ -294,9 +295,9 @@ pub fn table(review: &Review, table: Table, out: &mut dyn Write) -> Result<(), R
                     num(p.questions_total),
                 ];
                 row.extend(
-                    TOPICS
+                    Topic::QUESTIONS
                         .iter()
-                        .map(|t| num(p.questions.get(*t).copied().unwrap_or(0))),
+                        .map(|t| num(p.questions.get(t.as_str()).copied().unwrap_or(0))),
                 );
                 row.extend([
                     num(p.purchase_signals),

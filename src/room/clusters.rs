@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::analyze::Topic;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ const ASK_MEMORY_MS: i64 = 300_000;
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
     pub key: String,
-    pub topic: &'static str,
+    pub topic: Topic,
     pub product: Option<Arc<str>>,
     /// Every ask since the room started.
     pub total: u32,
@@ -71,30 +72,39 @@ pub struct Clusters {
 }
 
 impl Clusters {
-    /// Records an ask. `key` is `topic:product`.
+    /// Records an ask of `topic` about `product`; `key` is their `topic:product` (the
+    /// comment's [`Reading::key`](super::Reading::key)).
     pub fn ask(
         &mut self,
-        topic: &'static str,
+        topic: Topic,
+        key: &str,
         product: Option<Arc<str>>,
         viewer: u64,
         sample: &str,
         now: i64,
     ) {
-        let key = format!("{topic}:{}", product.as_deref().unwrap_or("_"));
-        if !self.by_key.contains_key(&key) && self.by_key.len() >= MAX_CLUSTERS {
+        if !self.by_key.contains_key(key) && self.by_key.len() >= MAX_CLUSTERS {
             self.evict_oldest();
         }
-        let cluster = self.by_key.entry(key.clone()).or_insert_with(|| Cluster {
-            key,
-            topic,
-            product,
-            total: 0,
-            asks: VecDeque::new(),
-            samples: VecDeque::new(),
-            first_seen: now,
-            last_seen: now,
-            answered_at: None,
-        });
+        if !self.by_key.contains_key(key) {
+            self.by_key.insert(
+                key.to_owned(),
+                Cluster {
+                    key: key.to_owned(),
+                    topic,
+                    product,
+                    total: 0,
+                    asks: VecDeque::new(),
+                    samples: VecDeque::new(),
+                    first_seen: now,
+                    last_seen: now,
+                    answered_at: None,
+                },
+            );
+        }
+        let Some(cluster) = self.by_key.get_mut(key) else {
+            return;
+        };
         cluster.total += 1;
         cluster.last_seen = now;
         while cluster
@@ -181,7 +191,7 @@ impl Clusters {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterView {
     pub key: String,
-    pub topic: &'static str,
+    pub topic: Topic,
     pub product: Option<Arc<str>>,
     pub total: u32,
     pub askers_60s: u32,
@@ -202,7 +212,8 @@ mod tests {
         let p: Option<Arc<str>> = Some("2".into());
         for i in 0..10u64 {
             c.ask(
-                "size",
+                Topic::Size,
+                "size:2",
                 p.clone(),
                 i % 6,
                 "2号什么码",
@@ -223,7 +234,15 @@ mod tests {
     fn bounded_number_of_clusters() {
         let mut c = Clusters::default();
         for i in 0..(MAX_CLUSTERS + 50) {
-            c.ask("price", Some(i.to_string().into()), 1, "x", i as i64);
+            let key = format!("price:{i}");
+            c.ask(
+                Topic::Price,
+                &key,
+                Some(i.to_string().into()),
+                1,
+                "x",
+                i as i64,
+            );
         }
         assert_eq!(c.len(), MAX_CLUSTERS);
         assert!(c.get("price:0").is_none());

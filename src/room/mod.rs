@@ -7,6 +7,8 @@
 //! fixed ring, clusters and hot words are capped, recent comments are a short ring.
 
 pub mod clusters;
+pub mod cue;
+pub mod event;
 pub mod hot;
 pub mod trials;
 pub mod window;
@@ -16,15 +18,20 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::analyze::{Analysis, Analyzer, Intent, RoomCatalog};
+use crate::analyze::{Intent, RoomCatalog, Topic};
+use crate::audience::AudienceConfig;
 use crate::audience::{Audience, CommentFacts};
-use crate::config::{Product, RoomConfig, Rules};
+use crate::catalog::{Product, RoomScripts};
+use crate::experiment::ExperimentConfig;
 use crate::experiment::Experiments;
 use crate::ingest::{CommentEvent, IngestEvent, Medal};
-use crate::suggest::Cue;
+use crate::privacy::Pseudonym;
 use clusters::{ClusterView, Clusters};
+use cue::Cue;
 use hot::{HotWord, HotWords};
-use window::{Counts, Demand, TOPICS, Windows, topic_index};
+use window::{Counts, Demand, Windows};
+
+pub use event::{Pitch, Reading, RoomEvent, attribute};
 
 /// Recent comments kept for the console's feed.
 pub const RECENT_COMMENTS: usize = 50;
@@ -46,10 +53,10 @@ pub struct RecentComment {
     pub score: f32,
     pub intents: Vec<&'static str>,
     pub product: Option<Arc<str>>,
-    pub key: Option<String>,
+    pub key: Option<Arc<str>>,
     /// For complaints: what about (`shipping`, `quality` …, or `general`).
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub complaint_topic: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complaint_topic: Option<Topic>,
     /// The fan medal the viewer wore (name masked like comment text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub medal: Option<Medal>,
@@ -64,20 +71,6 @@ pub struct PaidComment {
     pub price_cny: f64,
     /// Kept above the other comments until then (ms).
     pub until: i64,
-}
-
-/// The product a comment is about: the one it names, or, for a product intent (a question,
-/// a purchase signal, a request to show it) without a name, the one being pitched. The room's
-/// windows and the store both count by this, so the live picture and the review agree.
-pub fn attribute(analysis: &Analysis, pitching: Option<&Arc<str>>) -> Option<Arc<str>> {
-    let about_product = analysis.intents.asks()
-        || analysis.intents.contains(Intent::Purchase)
-        || analysis.intents.contains(Intent::RequestDemo);
-    match &analysis.product {
-        Some(p) => Some(p.clone()),
-        None if about_product => pitching.cloned(),
-        None => None,
-    }
 }
 
 /// Totals since the room started.
@@ -98,6 +91,19 @@ pub struct Totals {
     pub super_chat_value: f64,
 }
 
+/// What a room starts from: its configuration's parts the room state keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub products: &'a [Product],
+    pub scripts: &'a RoomScripts,
+    pub audience: &'a AudienceConfig,
+    pub experiment: &'a ExperimentConfig,
+    /// Pseudonyms of viewers seen in the room's earlier sessions.
+    pub returning: &'a rustc_hash::FxHashSet<u64>,
+}
+
 /// The live state of a room.
 #[derive(Debug)]
 pub struct RoomState {
@@ -106,14 +112,13 @@ pub struct RoomState {
     pub catalog: Arc<RoomCatalog>,
     /// The catalog with its editable scripts (console edits land here).
     pub products: Vec<Product>,
-    pub rules: Rules,
     pub calm: std::collections::BTreeMap<String, String>,
     pub surge_scripts: Vec<String>,
     pub windows: Windows,
     pub hot: HotWords,
     pub clusters: Clusters,
-    pub pitching: Option<Arc<str>>,
-    pub pitching_since: i64,
+    /// The product being pitched (shared with ingest, which reads it; see [`Pitch`]).
+    pub pitch: Pitch,
     pub queue: Vec<Arc<str>>,
     pub cues: VecDeque<Cue>,
     pub recent: VecDeque<RecentComment>,
@@ -130,29 +135,27 @@ pub struct RoomState {
 }
 
 impl RoomState {
-    pub fn new(config: &RoomConfig, catalog: Arc<RoomCatalog>, now: i64) -> RoomState {
+    pub fn new(setup: Setup<'_>, catalog: Arc<RoomCatalog>, now: i64) -> RoomState {
         let queue: Vec<Arc<str>> = catalog.ids().to_vec();
         RoomState {
-            id: config.id.as_str().into(),
-            name: config.name.clone(),
-            products: config.products.clone(),
-            rules: config.rules.clone(),
-            calm: config.scripts.calm.clone(),
-            surge_scripts: config.scripts.surge.clone(),
+            id: setup.id.into(),
+            name: setup.name.to_owned(),
+            products: setup.products.to_vec(),
+            calm: setup.scripts.calm.clone(),
+            surge_scripts: setup.scripts.surge.clone(),
             windows: Windows::new(catalog.ids().len()),
             hot: HotWords::default(),
             clusters: Clusters::default(),
-            pitching: queue.first().cloned(),
-            pitching_since: now,
+            pitch: Pitch::new(queue.first().cloned(), now),
             queue,
             cues: VecDeque::new(),
             recent: VecDeque::new(),
             super_chats: VecDeque::new(),
             totals: Totals::default(),
             started_at: now,
-            audience: Audience::new(config.audience.clone(), Default::default()),
+            audience: Audience::new(setup.audience.clone(), setup.returning.clone()),
             // Seeded from the clock: each session explores in its own order.
-            experiments: Experiments::new(config.experiment.clone(), now as u64),
+            experiments: Experiments::new(setup.experiment.clone(), now as u64),
             anonymous: 0,
             catalog,
         }
@@ -167,22 +170,25 @@ impl RoomState {
         self.products.iter().find(|p| p.id == id)
     }
 
-    /// Records an analyzed comment from `viewer` (a pseudonym) at `now`. A comment without a
-    /// viewer id counts as its own viewer for distinct askers and gets no profile.
-    pub fn comment(
-        &mut self,
-        analyzer: &Analyzer,
-        analysis: &Analysis,
-        viewer: Option<u64>,
-        now: i64,
-    ) {
+    /// The product pitched now.
+    pub fn pitching(&self) -> Option<Arc<str>> {
+        self.pitch.product()
+    }
+
+    /// Records a read comment from `viewer` at `now`. A comment without a viewer id counts
+    /// as its own viewer for distinct askers and gets no profile.
+    pub fn comment(&mut self, reading: &Reading, viewer: Option<Pseudonym>, now: i64) {
+        let analysis = &reading.analysis;
         let known = viewer.is_some();
-        let viewer = viewer.unwrap_or_else(|| {
-            self.anonymous += 1;
-            u64::MAX - self.anonymous
-        });
+        let viewer = viewer.map_or_else(
+            || {
+                self.anonymous += 1;
+                u64::MAX - self.anonymous
+            },
+            Pseudonym::as_u64,
+        );
         let intents: Vec<Intent> = analysis.intents.iter().collect();
-        let product = attribute(analysis, self.pitching.as_ref());
+        let product = reading.product.clone();
         let index = product.as_deref().and_then(|p| self.product_index(p));
         let bucket = self.windows.at(now);
         bucket.comment(
@@ -196,7 +202,7 @@ impl RoomState {
         {
             d.mentions += 1;
             d.sentiment_sum += analysis.sentiment.score;
-            if let Some(t) = analysis.key.as_ref().and_then(|k| topic_index(k.topic)) {
+            if let Some(t) = analysis.key.as_ref().and_then(|k| k.topic.question_index()) {
                 d.questions[t] += 1;
             }
             d.purchase += u32::from(analysis.intents.contains(Intent::Purchase));
@@ -204,31 +210,27 @@ impl RoomState {
         }
         self.totals.comments += 1;
         self.totals.questions += u64::from(analysis.question);
-        if let Some(key) = &analysis.key {
-            let product = product.clone();
-            self.clusters
-                .ask(key.topic, product, viewer, &analysis.text, now);
+        if let (Some(key), Some(cluster)) = (&analysis.key, &reading.key) {
+            self.clusters.ask(
+                key.topic,
+                cluster,
+                product.clone(),
+                viewer,
+                &analysis.text,
+                now,
+            );
         }
-        if !analysis.intents.contains(Intent::Spam) {
-            for token in analysis.tokens() {
-                if HotWords::counts(analyzer, token) {
-                    self.hot.add(token, now);
-                }
-            }
+        for word in reading.hot_words() {
+            self.hot.add(word, now);
         }
-        let complaint_topic = if analysis.intents.contains(Intent::Complaint) {
-            analyzer.complaint_topic(analysis)
-        } else {
-            ""
-        };
         let facts = CommentFacts {
             topic: analysis.key.as_ref().map(|k| k.topic),
             product: product.as_deref(),
             sentiment: analysis.sentiment.score,
             question: analysis.question,
             purchase: analysis.intents.contains(Intent::Purchase),
-            complaint: !complaint_topic.is_empty(),
-            price_complaint: complaint_topic == "price",
+            complaint: reading.complaint.is_some(),
+            price_complaint: reading.complaint == Some(Topic::Price),
         };
         if known {
             self.audience.comment(viewer, &facts, now);
@@ -236,15 +238,11 @@ impl RoomState {
         if self.recent.len() >= RECENT_COMMENTS {
             self.recent.pop_front();
         }
-        let key = analysis
-            .key
-            .as_ref()
-            .map(|k| format!("{}:{}", k.topic, product.as_deref().unwrap_or("_")));
         self.recent.push_back(RecentComment {
             ts: now,
             viewer: format!("v{:08x}", viewer >> 32),
             viewer_id: if known {
-                trials::pseudonym(viewer)
+                Pseudonym::from_u64(viewer).to_string()
             } else {
                 String::new()
             },
@@ -253,8 +251,8 @@ impl RoomState {
             score: (analysis.sentiment.score * 100.0).round() / 100.0,
             intents: intents.iter().map(|i| i.as_str()).collect(),
             product,
-            key,
-            complaint_topic,
+            key: reading.key.clone(),
+            complaint_topic: reading.complaint,
             medal: None,
             super_chat: None,
         });
@@ -264,15 +262,15 @@ impl RoomState {
     /// and, for a paid comment, the place on top it holds for its time (`super_chats`).
     pub fn comment_event(
         &mut self,
-        analyzer: &Analyzer,
-        analysis: &Analysis,
+        reading: &Reading,
         event: &CommentEvent,
-        viewer: Option<u64>,
+        viewer: Option<Pseudonym>,
         now: i64,
     ) {
-        self.comment(analyzer, analysis, viewer, now);
+        self.comment(reading, viewer, now);
         if let (Some(medal), Some(viewer)) = (&event.env.medal, viewer) {
-            self.audience.profile(viewer, now).fan_level = Some(medal.level.min(255) as u8);
+            self.audience.profile(viewer.as_u64(), now).fan_level =
+                Some(medal.level.min(255) as u8);
         }
         let Some(last) = self.recent.back_mut() else {
             return;
@@ -311,9 +309,9 @@ impl RoomState {
 
     /// Records a non-comment event (gift, like, enter, follow, order), from `viewer` (a
     /// pseudonym) when the source named one.
-    pub fn event(&mut self, event: &IngestEvent, viewer: Option<u64>, now: i64) {
+    pub fn event(&mut self, event: &IngestEvent, viewer: Option<Pseudonym>, now: i64) {
         if let Some(viewer) = viewer {
-            let profile = self.audience.profile(viewer, now);
+            let profile = self.audience.profile(viewer.as_u64(), now);
             match event {
                 IngestEvent::Gift(g) => profile.gift(g.count, g.value, now),
                 IngestEvent::Like(l) => profile.like(l.count, now),
@@ -368,7 +366,7 @@ impl RoomState {
     pub fn demand_scores(&self, now: i64, seconds: usize) -> Vec<(Arc<str>, f32, Demand)> {
         let window = self.windows.sum(now, seconds);
         let recent = self.windows.sum(now, 10);
-        let link = topic_index("link").unwrap_or(0);
+        let link = Topic::Link.question_index().unwrap_or(0);
         let score = |d: &Demand| {
             let questions = d.question_total() - d.questions[link];
             questions as f32
@@ -421,11 +419,11 @@ impl RoomState {
                 .map(|(i, (id, score, d60))| {
                     let d5 = five.products.get(i).copied().unwrap_or_default();
                     ProductStats {
-                        questions: TOPICS
+                        questions: Topic::QUESTIONS
                             .iter()
                             .zip(d60.questions)
                             .filter(|(_, n)| *n > 0)
-                            .map(|(t, n)| (*t, n))
+                            .map(|(t, n)| (t.as_str(), n))
                             .collect(),
                         sentiment: if d60.mentions > 0 {
                             d60.sentiment_sum / d60.mentions as f32

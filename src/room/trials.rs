@@ -1,11 +1,12 @@
 //! The closed loop inside a room: talking-point cues that are trials of a script variant
-//! ([`crate::suggest::Trial`]) become exposures when the streamer acts on them, and exposures
+//! ([`crate::room::cue::Trial`]) become exposures when the streamer acts on them, and exposures
 //! are settled against the room's per-second activity once their outcome window has passed.
 //! Also here: forgetting a viewer, and the profiles the store keeps for the review.
 
 use crate::audience::Profile;
 use crate::experiment::{Exposure, Settled, VariantRow};
-use crate::suggest::CueState;
+use crate::privacy::Pseudonym;
+use crate::room::cue::CueState;
 
 use super::RoomState;
 
@@ -25,19 +26,6 @@ impl ActedBy {
             ActedBy::Shown => "shown",
         }
     }
-}
-
-/// The pseudonym of a viewer as the store and the pages spell it (16 hex digits; with a store
-/// it is the stored pseudonym, see [`crate::store::Pseudonymizer::pseudonym_u64`]).
-pub fn pseudonym(viewer: u64) -> String {
-    format!("{viewer:016x}")
-}
-
-/// A pseudonym as [`pseudonym`] spells it, back to its number.
-pub fn parse_pseudonym(text: &str) -> Option<u64> {
-    (text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| u64::from_str_radix(text, 16).ok())
-        .flatten()
 }
 
 impl RoomState {
@@ -100,8 +88,9 @@ impl RoomState {
     /// Forgets a viewer: their profile, and their comments in the live feed. True when the
     /// room knew them. (Question clusters keep who asked as a number for at most 5 minutes,
     /// to count distinct askers; their samples carry no viewer.)
-    pub fn forget(&mut self, viewer: u64) -> bool {
-        let id = pseudonym(viewer);
+    pub fn forget(&mut self, viewer: Pseudonym) -> bool {
+        let id = viewer.to_string();
+        let viewer = viewer.as_u64();
         let before = self.recent.len() + self.super_chats.len();
         self.recent.retain(|c| c.viewer_id != id);
         self.super_chats.retain(|c| c.viewer_id != id);
@@ -111,7 +100,7 @@ impl RoomState {
 
     /// Profiles seen at or after `since` (ms), by pseudonym, with the segments each was in
     /// when last seen: what the store keeps for the review.
-    pub fn profiles_since(&self, since: i64) -> Vec<(String, Profile, Vec<String>)> {
+    pub fn profiles_since(&self, since: i64) -> Vec<(Pseudonym, Profile, Vec<String>)> {
         self.audience
             .iter()
             .filter(|(_, p)| p.last_seen >= since)
@@ -121,23 +110,8 @@ impl RoomState {
                     .segments_of(p, p.last_seen)
                     .map(|s| s.name.clone())
                     .collect();
-                (pseudonym(v), p.clone(), segments)
+                (Pseudonym::from_u64(v), p.clone(), segments)
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pseudonyms_round_trip() {
-        for v in [0, 1, u64::MAX, 0x0123_4567_89ab_cdef] {
-            assert_eq!(parse_pseudonym(&pseudonym(v)), Some(v));
-        }
-        assert_eq!(parse_pseudonym("v0123abcd"), None);
-        assert_eq!(parse_pseudonym("0123456789abcdeg"), None);
-        assert_eq!(parse_pseudonym("+123456789abcdef"), None);
     }
 }

@@ -7,40 +7,19 @@
 
 use serde::Serialize;
 
-use crate::analyze::{Intent, Label};
+use crate::analyze::{Intent, Label, Topic};
 
 /// Seconds of history kept; the longest window.
 pub const HISTORY_S: usize = 300;
-
-/// Question topics counted per product, in this order (see [`Intent::topic`]).
-pub const TOPICS: [&str; 12] = [
-    "price",
-    "discount",
-    "size",
-    "spec",
-    "stock",
-    "shipping",
-    "link",
-    "quality",
-    "usage",
-    "aftersale",
-    "demo",
-    "compare",
-];
-
-/// Index of a topic in [`TOPICS`].
-pub fn topic_index(topic: &str) -> Option<usize> {
-    TOPICS.iter().position(|t| *t == topic)
-}
 
 /// Per-product demand in a bucket or window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Demand {
     /// Comments about the product (explicitly or, for product intents, the pitched one).
     pub mentions: u32,
-    /// Questions about it, by topic (indexed like [`TOPICS`]).
+    /// Questions about it, by topic (indexed like [`Topic::QUESTIONS`]).
     #[serde(skip)]
-    pub questions: [u32; TOPICS.len()],
+    pub questions: [u32; Topic::QUESTIONS.len()],
     pub purchase: u32,
     pub complaints: u32,
     pub orders: u32,
@@ -246,12 +225,6 @@ impl Windows {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn topics_are_the_question_topics_in_label_order() {
-        let topics: Vec<&str> = Intent::ALL.iter().filter_map(|i| i.topic()).collect();
-        assert_eq!(topics, TOPICS);
-    }
 
     #[test]
     fn windows_sum_their_seconds_and_forget_old_ones() {

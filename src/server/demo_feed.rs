@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Product;
 use rand::{Rng, SeedableRng};
 
+use crate::clock::now_ms;
 use crate::demo::{Audience, TICK_MS, variant_lift};
-use crate::live::{RoomHandle, now_ms};
+use crate::live::RoomHandle;
 use crate::wire::Command;
 
 /// How long the demo streamer pitches one product.

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use std::time::Duration;
 
 use super::gate::Ticket;
+use super::rate::Bucket;
 use super::{App, Received, auth, close, error_response, receive};
-use crate::live::Bucket;
 
 /// Wraps `router` so the two WebSocket routes echo, when `app` is given (the mode is on).
 pub fn wrap(router: Router, app: Option<App>) -> Router {

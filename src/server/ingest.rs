@@ -18,14 +18,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::gate::Ticket;
+use super::rate::Bucket;
 use super::{App, Received, auth, close, error_response, receive};
+use crate::clock::now_ms;
 use crate::ingest::{IngestEvent, parse_frame};
-use crate::live::{Bucket, CommandError, RoomHandle, now_ms};
+use crate::live::{CommandError, RoomHandle};
 use crate::metrics;
-use crate::wire::{Ack, ErrorReply, Rejected};
+use crate::wire::{Ack, ErrorReply, Refusal, Rejected};
 
 #[derive(Debug, Deserialize)]
 pub struct IngestQuery {
@@ -157,36 +159,11 @@ async fn handle_frame(app: &App, source: &Source, text: &str) -> (String, usize)
     }
 }
 
-/// A frame refused whole: nothing in it was taken; the source should resend it after
-/// `retry_after_ms`.
-#[derive(Debug, Serialize)]
-pub struct Refusal {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    pub code: &'static str,
-    pub message: String,
-    pub retry_after_ms: u64,
-}
-
-impl Refusal {
-    fn new(code: &'static str, message: String, retry_after_ms: u64) -> Refusal {
-        Refusal {
-            kind: "error",
-            code,
-            message,
-            retry_after_ms,
-        }
-    }
-
-    fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    fn status(&self) -> StatusCode {
-        match self.code {
-            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::SERVICE_UNAVAILABLE,
-        }
+/// The HTTP status of a frame refused whole.
+fn refusal_status(refusal: &Refusal) -> StatusCode {
+    match refusal.code {
+        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -229,9 +206,9 @@ async fn accept(
     }
     // Every room of the frame must have room in its rate budget, or none is charged.
     for (i, (room, events)) in by_room.iter().enumerate() {
-        if let Err(retry) = room.take_rate(events.len()) {
+        if let Err(retry) = app.room_rates.take(&room.id, events.len()) {
             for (earlier, events) in &by_room[..i] {
-                earlier.refund_rate(events.len());
+                app.room_rates.refund(&earlier.id, events.len());
             }
             app.rooms
                 .metrics()
@@ -352,41 +329,19 @@ pub async fn http(
         room: Some(handle),
         token,
     };
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let items = if lines.len() > 1 && text.trim_start().starts_with('{') {
-        if lines.len() > crate::ingest::MAX_EVENTS_PER_FRAME {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "too_many_events",
-                format!(
-                    "at most {} events a request",
-                    crate::ingest::MAX_EVENTS_PER_FRAME
-                ),
-            );
-        }
-        lines
-            .iter()
-            .map(|line| {
-                serde_json::from_str::<serde_json::Value>(line)
-                    .map_err(|e| format!("not valid JSON: {e}"))
-                    .and_then(|v| IngestEvent::from_value(v).map_err(|e| e.to_string()))
-            })
-            .collect()
-    } else {
-        match parse_frame(text) {
-            Ok(items) => items
-                .into_iter()
-                .map(|r| r.map_err(|e| e.to_string()))
-                .collect(),
-            Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
-        }
+    let items = match crate::ingest::parse_body(text) {
+        Ok(items) => items
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect(),
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
     };
     match accept(&app, &source, items).await {
         Ok(ack) => (StatusCode::OK, Json(ack)).into_response(),
         Err(refusal) => {
             let retry_s = refusal.retry_after_ms.div_ceil(1000).max(1);
             let mut response = (
-                refusal.status(),
+                refusal_status(&refusal),
                 [(header::CONTENT_TYPE, "application/json")],
                 refusal.to_json(),
             )

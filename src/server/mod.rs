@@ -21,6 +21,7 @@ mod echo;
 mod gate;
 mod ingest;
 mod pages;
+mod rate;
 mod report;
 mod sources;
 mod stream;
@@ -46,9 +47,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::analyze::Analyzer;
+use crate::analyze::lexicon::Lexicons;
+use crate::clock::now_ms;
 use crate::config::{Config, ServerConfig};
-use crate::lexicon::Lexicons;
-use crate::live::{RoomStore, Rooms, now_ms};
+use crate::live::{RoomStore, Rooms};
 use crate::metrics::Metrics;
 use crate::sources::Sources;
 use crate::store::{Record, Store};
@@ -86,6 +88,31 @@ pub struct App {
     pub server: Arc<ServerConfig>,
     /// WebSocket connection tasks, so shutdown can wait for them to finish their frame.
     pub connections: TaskTracker,
+    /// Each room's ingest rate budget (all its connections together).
+    pub room_rates: Arc<rate::RoomRates>,
+}
+
+/// Each open room with sources, as its sources see it.
+pub fn feeds<'a>(
+    rooms: &Rooms,
+    config: &'a Config,
+) -> anyhow::Result<
+    Vec<(
+        Arc<dyn crate::sources::Room>,
+        &'a [crate::sources::SourceConfig],
+    )>,
+> {
+    config
+        .rooms
+        .iter()
+        .filter(|r| !r.sources.is_empty())
+        .map(|r| {
+            let room = rooms
+                .get(&r.id)
+                .with_context(|| format!("room {} has sources but is not open", r.id))?;
+            Ok((room as Arc<dyn crate::sources::Room>, r.sources.as_slice()))
+        })
+        .collect()
 }
 
 /// Serves until `shutdown` completes, then shuts down gracefully.
@@ -170,7 +197,7 @@ pub async fn run(
         rooms.open(room, room_store, returning.unwrap_or_default())?;
     }
     let sources = Arc::new(
-        Sources::start(&rooms, &config.rooms, &cancel, &tracker)
+        Sources::start(&metrics, feeds(&rooms, &config)?, &cancel, &tracker)
             .context("starting the rooms' sources")?,
     );
     if options.demo
@@ -190,6 +217,10 @@ pub async fn run(
         sources: sources.clone(),
         server: Arc::new(config.server.clone()),
         connections: connections.clone(),
+        room_rates: Arc::new(rate::RoomRates::new(
+            config.limits.room_events_per_s,
+            config.limits.room_events_burst,
+        )),
     };
     let echo = options.conformance_echo.then(|| app.clone());
     let router = echo::wrap(router(app), echo).merge(sources.router()).layer(
@@ -432,7 +463,7 @@ pub async fn receive(
     app: &App,
     socket: &mut WebSocket,
     idle: &mut Idle,
-    frames: &mut crate::live::Bucket,
+    frames: &mut rate::Bucket,
     send_timeout: Duration,
 ) -> Received {
     let limits = app.rooms.limits();

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
 
 use super::{App, auth};
-use crate::live::now_ms;
+use crate::clock::now_ms;
 use crate::wire::SourcesReply;
 
 #[derive(Debug, Deserialize)]

@@ -18,8 +18,9 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::gate::Ticket;
+use super::rate::Bucket;
 use super::{App, auth, close, error_response};
-use crate::live::{Bucket, RoomHandle};
+use crate::live::RoomHandle;
 use crate::metrics::{self, ClientLabels};
 use crate::push::Outgoing;
 use crate::wire::{CommandFrame, ErrorReply, Reply};

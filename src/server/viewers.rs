@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{App, auth, error_response};
-use crate::room::trials::parse_pseudonym;
+use crate::privacy::Pseudonym;
 
 #[derive(Debug, Deserialize)]
 pub struct ViewerQuery {
@@ -26,7 +26,7 @@ pub async fn viewer(
         Ok(handle) => handle,
         Err(refused) => return refused.into_response(),
     };
-    let Some(id) = parse_pseudonym(&viewer) else {
+    let Some(id) = Pseudonym::parse(&viewer) else {
         return error_response(
             StatusCode::BAD_REQUEST,
             "bad_viewer",

@@ -48,7 +48,7 @@ use super::health::SourceStatus;
 use super::http::{Http, HttpError};
 use super::session::{self, Connect, Timing, TimingDefaults};
 use super::{Effects, Secret, Sink, envelope, json, to_ms, viewer};
-use crate::live::now_ms;
+use crate::clock::now_ms;
 
 /// `[[rooms.sources]] kind = "bilibili_open"`.
 ///

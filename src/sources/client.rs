@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::MAX_MESSAGE_BYTES;
 use super::health::SourceStatus;
-use crate::live::now_ms;
+use crate::clock::now_ms;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

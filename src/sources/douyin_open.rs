@@ -34,8 +34,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::{Secret, Sink, envelope, json, to_ms, viewer};
+use crate::clock::now_ms;
 use crate::ingest::{IngestEvent, MAX_EVENTS_PER_FRAME};
-use crate::live::now_ms;
 use crate::wire::{Ack, ErrorReply, Rejected};
 
 /// `[[rooms.sources]] kind = "douyin_open"`.

@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::{PitchingHint, Shelf};
-use crate::live::RoomStore;
 
 mod metrics;
 mod sequence;
@@ -171,8 +170,8 @@ pub struct SourceStatus {
     inner: Mutex<Inner>,
     /// The stream's live state, for whoever starts and ends sessions on it.
     live: tokio::sync::watch::Sender<Option<bool>>,
-    /// Where gaps are recorded for the review (the room's store session), if anywhere.
-    store: Option<RoomStore>,
+    /// Where gaps are recorded for the review (the room), if anywhere.
+    gaps_to: Option<Arc<dyn crate::sources::Room>>,
 }
 
 /// The handle [`crate::sources::spawn`] gives back.

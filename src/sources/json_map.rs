@@ -34,8 +34,8 @@ use tokio_tungstenite::tungstenite::Message;
 use super::client::BackoffConfig;
 use super::session::{Connect, Fixed, Frame, Incoming, Protocol, Timing, TimingDefaults};
 use super::{Effects, Secret, Sink, TS_RANGE, json, to_ms};
+use crate::clock::now_ms;
 use crate::ingest::{IngestEvent, MAX_EVENTS_PER_FRAME};
-use crate::live::now_ms;
 use crate::wire::{Ack, ErrorReply, Rejected};
 
 /// An ingest event type, as the mapping names it.

@@ -52,12 +52,11 @@ use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::RoomConfig;
+use crate::clock::now_ms;
 use crate::ingest::{
     CommentEvent, Envelope, GiftEvent, IngestEvent, LikeEvent, MAX_MEDAL_LEN, MAX_SUPER_CHAT_CNY,
     MAX_SUPER_CHAT_S, MAX_TEXT_LEN, MAX_USER_LEN, Medal, SuperChat, UserEvent,
 };
-use crate::live::{CommandError, RoomHandle, Rooms, now_ms};
 use crate::metrics::{self, Metrics};
 
 pub use client::BackoffConfig;
@@ -145,7 +144,7 @@ impl SourceConfig {
     /// Checks one source on its own (see [`validate`] for what spans sources).
     pub fn validate(&self) -> Result<(), String> {
         if let Some(name) = self.name()
-            && !crate::config::valid_id(name)
+            && !crate::ingest::valid_id(name)
         {
             return Err(format!(
                 "name {name:?} must be 1-64 letters, digits, '-' or '_'"
@@ -194,6 +193,41 @@ impl Serialize for Secret {
     }
 }
 
+/// The room a source feeds, as the source sees it. The live layer implements it; a source
+/// hands it ingest events, the platform's pitching hint and its gaps, nothing else.
+pub trait Room: Send + Sync + std::fmt::Debug + 'static {
+    fn id(&self) -> &Arc<str>;
+    /// The product the room pitches now.
+    fn pitching(&self) -> Option<Arc<str>>;
+    /// Takes a validated batch as ingest does (dedupe, analysis, store, queue); returns once
+    /// it is durable. Accepted and duplicate counts.
+    fn ingest(
+        &self,
+        events: Vec<IngestEvent>,
+        now: i64,
+    ) -> futures_util::future::BoxFuture<'_, Result<(usize, usize), Refused>>;
+    /// Makes `product` the pitched product, as the console's `set_pitching` does.
+    fn follow_pitching(
+        &self,
+        product: &str,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), Refused>>;
+    /// Records that source `source` (of `kind`) may have lost messages in `gap` (for the
+    /// review); never waits.
+    fn gap(&self, source: &str, kind: &'static str, gap: &Gap);
+}
+
+/// Why a room did not take what a source gave it.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Refused {
+    /// The room is shutting down.
+    #[error("the room is shutting down")]
+    Closed,
+    /// Refused for a reason that concerns only this batch or hint (the store could not
+    /// write it, an unknown product).
+    #[error("{0}")]
+    Other(String),
+}
+
 /// Why sources could not start.
 #[derive(Debug, Error, PartialEq)]
 pub enum SourceError {
@@ -207,18 +241,27 @@ pub enum SourceError {
     RoomNotOpen(String),
 }
 
+/// A room's sources as [`validate`] checks them: the room's id, its catalog's product ids and
+/// its `[[rooms.sources]]`.
+#[derive(Debug, Clone)]
+pub struct RoomSources<'a> {
+    pub id: &'a str,
+    pub products: Vec<&'a str>,
+    pub sources: &'a [SourceConfig],
+}
+
 /// Checks every room's sources: each on its own, names unique in a room, webhook paths unique
 /// (several `douyin_open` sources may share one path when each names its `room_id`: the
 /// platform's `x-roomid` header picks the source).
-pub fn validate(rooms: &[RoomConfig]) -> Result<(), SourceError> {
+pub fn validate<'a>(rooms: &[RoomSources<'a>]) -> Result<(), SourceError> {
     let mut paths: BTreeMap<&str, Vec<(&str, &SourceConfig)>> = BTreeMap::new();
     for room in rooms {
-        let named = named(&room.sources);
+        let named = named(room.sources);
         let mut names = std::collections::HashSet::new();
         for config in &named {
             let name = config.name().unwrap_or_default().to_owned();
             let fail = |problem: String| SourceError::Config {
-                room: room.id.clone(),
+                room: room.id.to_owned(),
                 source_name: name.clone(),
                 problem,
             };
@@ -230,16 +273,16 @@ pub fn validate(rooms: &[RoomConfig]) -> Result<(), SourceError> {
                 && let Some((promotion, product)) = c
                     .products
                     .iter()
-                    .find(|(_, p)| !room.products.iter().any(|rp| &rp.id == *p))
+                    .find(|(_, p)| !room.products.iter().any(|rp| rp == *p))
             {
                 return Err(fail(format!(
                     "products: {promotion:?} maps to {product:?}, which is not in the room's catalog"
                 )));
             }
         }
-        for config in &room.sources {
+        for config in room.sources {
             if let Some(path) = config.webhook_path() {
-                paths.entry(path).or_default().push((&room.id, config));
+                paths.entry(path).or_default().push((room.id, config));
             }
         }
     }
@@ -337,26 +380,26 @@ impl Webhook {
 /// `cancel`), or a webhook target for [`webhook_router`]. Events reach the room as through
 /// ingest: `room` and `ts` set, validated, deduped on `id`, queued with backpressure.
 pub fn spawn(
-    rooms: &Rooms,
-    room: Arc<RoomHandle>,
+    metrics: &Arc<Metrics>,
+    room: Arc<dyn Room>,
     config: SourceConfig,
     cancel: CancellationToken,
     tracker: &TaskTracker,
 ) -> Result<SourceHandle, SourceError> {
     let name = config.name().unwrap_or(config.kind()).to_owned();
     let fail = |problem: String| SourceError::Config {
-        room: room.id.to_string(),
+        room: room.id().to_string(),
         source_name: name.clone(),
         problem,
     };
     config.validate().map_err(fail)?;
     let status = Arc::new(
-        SourceStatus::new(room.id.clone(), name.clone(), config.kind(), config.url())
-            .recording_to(room.store.clone()),
+        SourceStatus::new(room.id().clone(), name.clone(), config.kind(), config.url())
+            .recording_to(Some(room.clone())),
     );
     let sink = Sink {
         room: room.clone(),
-        metrics: rooms.metrics().clone(),
+        metrics: metrics.clone(),
         status: status.clone(),
         follow_pitching: matches!(&config, SourceConfig::Douyin(c) if c.follow_pitching),
     };
@@ -466,21 +509,17 @@ impl Sources {
     /// Validates and starts the sources of `rooms` (each room must already be open in
     /// `open`). WebSocket sources run on `tracker` until `cancel`.
     pub fn start(
-        open: &Rooms,
-        rooms: &[RoomConfig],
+        metrics: &Arc<Metrics>,
+        rooms: Vec<(Arc<dyn Room>, &[SourceConfig])>,
         cancel: &CancellationToken,
         tracker: &TaskTracker,
     ) -> Result<Sources, SourceError> {
-        validate(rooms)?;
         let mut handles = Vec::new();
-        for room in rooms.iter().filter(|r| !r.sources.is_empty()) {
-            let handle = open
-                .get(&room.id)
-                .ok_or_else(|| SourceError::RoomNotOpen(room.id.clone()))?;
-            for config in named(&room.sources) {
+        for (room, sources) in rooms {
+            for config in named(sources) {
                 handles.push(spawn(
-                    open,
-                    handle.clone(),
+                    metrics,
+                    room.clone(),
                     config,
                     cancel.clone(),
                     tracker,
@@ -604,7 +643,7 @@ impl Effects {
 /// Where a source's events go: its room, counted like ingest's.
 #[derive(Debug, Clone)]
 pub(crate) struct Sink {
-    room: Arc<RoomHandle>,
+    room: Arc<dyn Room>,
     metrics: Arc<Metrics>,
     status: Arc<SourceStatus>,
     /// Set the room's pitched product to the one the platform says is explained.
@@ -626,11 +665,7 @@ impl Sink {
     }
 
     /// Records what `effects` say about the stream and delivers their events.
-    pub(crate) async fn apply(
-        &self,
-        effects: Effects,
-        now: i64,
-    ) -> Result<Delivered, CommandError> {
+    pub(crate) async fn apply(&self, effects: Effects, now: i64) -> Result<Delivered, Refused> {
         self.status.apply(&effects, now);
         if let Some(product) = effects.pitching.as_ref().and_then(|h| h.product.as_ref()) {
             self.follow(product).await?;
@@ -640,35 +675,29 @@ impl Sink {
 
     /// With `follow_pitching`, makes `product` the room's pitched product (as the console's
     /// `set_pitching` does, recorded the same way), unless it already is.
-    async fn follow(&self, product: &str) -> Result<(), CommandError> {
+    async fn follow(&self, product: &str) -> Result<(), Refused> {
         if !self.follow_pitching || self.room.pitching().as_deref() == Some(product) {
             return Ok(());
         }
-        let command = crate::wire::Command::SetPitching {
-            product: Some(product.to_owned()),
-        };
-        match self.room.command(command).await {
+        match self.room.follow_pitching(product).await {
             Ok(()) => Ok(()),
-            Err(CommandError::Closed) => Err(CommandError::Closed),
-            Err(e) => {
-                self.status.decode_error("follow_pitching", &e.to_string());
+            Err(Refused::Closed) => Err(Refused::Closed),
+            Err(Refused::Other(e)) => {
+                self.status.decode_error("follow_pitching", &e);
                 Ok(())
             }
         }
     }
 
-    /// Sets room and time, validates, then hands the batch to [`RoomHandle::ingest`] (dedupe,
+    /// Sets room and time, validates, then hands the batch to [`Room::ingest`] (dedupe,
     /// analysis, store, queue; it waits while the room is busy). A batch the store refused is
     /// reported as rejected; the only error is the room having shut down.
-    pub(crate) async fn deliver(
-        &self,
-        events: Vec<IngestEvent>,
-    ) -> Result<Delivered, CommandError> {
+    pub(crate) async fn deliver(&self, events: Vec<IngestEvent>) -> Result<Delivered, Refused> {
         if events.is_empty() {
             return Ok(Delivered::default());
         }
         let now = now_ms();
-        let room = &self.room.id;
+        let room = self.room.id();
         let mut valid = Vec::with_capacity(events.len());
         let mut positions = Vec::with_capacity(events.len());
         let mut rejected = Vec::new();
@@ -690,8 +719,7 @@ impl Sink {
         }
         // Dedupe, analysis, the store, metrics and the room's queue: exactly as ingest does.
         match self.room.ingest(valid, now).await {
-            Ok(ingested) => {
-                let (accepted, duplicates) = (ingested.accepted, ingested.duplicates);
+            Ok((accepted, duplicates)) => {
                 self.status.delivered(accepted, duplicates, rejected.len());
                 Ok(Delivered {
                     accepted,
@@ -699,8 +727,8 @@ impl Sink {
                     rejected,
                 })
             }
-            Err(CommandError::Closed) => Err(CommandError::Closed),
-            Err(e) => {
+            Err(Refused::Closed) => Err(Refused::Closed),
+            Err(Refused::Other(e)) => {
                 // The store refused the batch: none of it was accepted, and a platform stream
                 // will not send it again. Say so and carry on with the next batch.
                 let error = format!("not accepted: {e}");
@@ -742,8 +770,8 @@ pub(crate) fn prepare(mut event: IngestEvent, room: &str, now: i64) -> Result<In
         IngestEvent::Gift(g) => clip_in_place(&mut g.gift, MAX_USER_LEN),
         _ => {}
     }
-    let value = serde_json::to_value(&event).map_err(|e| e.to_string())?;
-    IngestEvent::from_value(value).map_err(|e| e.to_string())
+    event.validate().map_err(|e| e.to_string())?;
+    Ok(event)
 }
 
 fn clip_in_place(s: &mut String, max: usize) {
@@ -950,9 +978,22 @@ pub(crate) fn content_hash(parts: &[&str]) -> u64 {
 mod tests {
     use super::*;
 
+    /// What `validate` takes, from configured rooms.
+    fn check(rooms: &[crate::config::RoomConfig]) -> Result<(), SourceError> {
+        let rooms: Vec<RoomSources<'_>> = rooms
+            .iter()
+            .map(|r| RoomSources {
+                id: &r.id,
+                products: r.products.iter().map(|p| p.id.as_str()).collect(),
+                sources: &r.sources,
+            })
+            .collect();
+        validate(&rooms)
+    }
+
     /// Parses without validating (`Config::from_toml` validates sources too; these tests
     /// call `validate` themselves).
-    fn room(toml: &str) -> Vec<RoomConfig> {
+    fn room(toml: &str) -> Vec<crate::config::RoomConfig> {
         toml::from_str::<crate::config::Config>(toml)
             .unwrap_or_else(|e| panic!("{e}"))
             .rooms
@@ -994,7 +1035,7 @@ mod tests {
             kinds,
             ["bilibili", "bilibili_open", "douyin", "douyin_open", "json"]
         );
-        validate(&rooms).unwrap();
+        check(&rooms).unwrap();
         // Secrets never show.
         let debug = format!("{:?}", rooms[0].sources[0]);
         assert!(!debug.contains("\"k\""), "{debug}");
@@ -1030,7 +1071,7 @@ mod tests {
             let rooms = room(&format!(
                 "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='{kind}'\n{extra}\n{timing}"
             ));
-            validate(&rooms).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            check(&rooms).unwrap_or_else(|e| panic!("{kind}: {e}"));
             let timing = match &rooms[0].sources[0] {
                 SourceConfig::Bilibili(c) => c.timing,
                 SourceConfig::BilibiliOpen(c) => c.timing,
@@ -1074,7 +1115,7 @@ mod tests {
             room_id = 2
             "#,
         );
-        validate(&rooms).unwrap();
+        check(&rooms).unwrap();
         let names: Vec<_> = named(&rooms[0].sources)
             .iter()
             .map(|s| s.name().unwrap().to_owned())
@@ -1087,14 +1128,14 @@ mod tests {
                  [[rooms]]\nid='b'\n[[rooms.sources]]\nkind='douyin_open'\nurl='/hooks/dy'\nsecret='s'\n{b}\n"
             )
         };
-        validate(&room(&shared("room_id='1'", "room_id=2"))).unwrap();
-        assert!(validate(&room(&shared("room_id='1'", "room_id='1'"))).is_err());
-        assert!(validate(&room(&shared("", "room_id='1'"))).is_err());
+        check(&room(&shared("room_id='1'", "room_id=2"))).unwrap();
+        assert!(check(&room(&shared("room_id='1'", "room_id='1'"))).is_err());
+        assert!(check(&room(&shared("", "room_id='1'"))).is_err());
         let clash = room(
             "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='json'\nurl='/hooks/x'\ndefault_type='comment'\n\
              [rooms.sources.fields]\ntext='/t'\n[[rooms.sources]]\nkind='douyin_open'\nurl='/hooks/x'\nsecret='s'",
         );
-        let err = validate(&clash).unwrap_err();
+        let err = check(&clash).unwrap_err();
         assert!(err.to_string().contains("/hooks/x"), "{err}");
     }
 
@@ -1115,7 +1156,7 @@ mod tests {
             let rooms = room(&format!(
                 "[[rooms]]\nid='a'\n[[rooms.sources]]\nkind='{kind}'\nurl='{url}'\n{extra}"
             ));
-            assert!(validate(&rooms).is_err(), "{kind} {url}");
+            assert!(check(&rooms).is_err(), "{kind} {url}");
         }
     }
 

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::{self, BackoffConfig, Session, SessionEnd};
 use super::health::SequenceTracker;
 use super::{Effects, Sink};
-use crate::live::now_ms;
+use crate::clock::now_ms;
 
 /// Longest wait for the platform's answer to the hello frame.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -27,10 +27,10 @@
 //! is written, or not stored at all with `keep_text = false` (aggregates stay); whole sessions
 //! older than `retention_days` are deleted (with `secure_delete`, so the bytes are overwritten).
 
-mod pseudonym;
 mod read;
 mod record;
 mod schema;
+mod secret;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -41,16 +41,18 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::Product;
+use crate::catalog::Product;
 
-pub use pseudonym::{PSEUDONYM_HEX, Pseudonym, Pseudonymizer, SECRET_FILE, SECRET_LEN};
+pub use secret::SECRET_FILE;
+
+use crate::privacy::{Pseudonym, Pseudonymizer};
 pub use read::{
     ActionRow, CommentView, CueRow, EventView, ExposureRow, GapRow, MinuteRow, ProfileRow, Reader,
     SessionRow, TableCounts,
 };
 pub use record::{
-    ActionRecord, CommentRecord, CueRecord, EventKind, EventRecord, GapRecord, INTENTS, Record,
-    cue_state_str, intent_bit, intent_labels,
+    ActionRecord, CommentRecord, CueRecord, EventKind, EventRecord, ExposureRecord, GapRecord,
+    INTENTS, MAX_WORDS, Record, intent_bit, intent_labels,
 };
 pub use schema::VERSION as SCHEMA_VERSION;
 
@@ -383,12 +385,12 @@ impl StoreHandle {
 
     /// A viewer's pseudonym as records take it.
     pub fn viewer(&self, raw_user_id: &str) -> Pseudonym {
-        self.pseudonyms.viewer(raw_user_id)
+        self.pseudonyms.pseudonym(raw_user_id)
     }
 
     /// A viewer's pseudonym: 16 hex characters of HMAC-SHA256 with the deployment's secret.
     pub fn pseudonym(&self, raw_user_id: &str) -> String {
-        self.pseudonyms.pseudonym(raw_user_id)
+        self.pseudonyms.pseudonym(raw_user_id).to_string()
     }
 }
 
@@ -420,7 +422,7 @@ impl Store {
             path: data_dir.display().to_string(),
             message: e.to_string(),
         })?;
-        let pseudonyms = Pseudonymizer::load_or_create(data_dir)?;
+        let pseudonyms = secret::load_or_create(data_dir)?;
         let path = data_dir.join(DB_FILE);
         let conn = writer::open_write(&path, &options)?;
         let shared = Arc::new(Shared::default());
@@ -576,12 +578,7 @@ impl Drop for Inner {
     }
 }
 
-/// Milliseconds since the epoch, by the system clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use crate::clock::now_ms;
 
 /// `YYYYMMDD-HHMMSS` of a time in ms, shifted by `offset_min` minutes from UTC.
 pub fn stamp(ms: i64, offset_min: i32) -> String {

@@ -445,8 +445,8 @@ impl Reader {
         let mut out = rustc_hash::FxHashSet::default();
         while let Some(r) = rows.next()? {
             let viewer: String = r.get(0)?;
-            if let Some(v) = crate::room::trials::parse_pseudonym(&viewer) {
-                out.insert(v);
+            if let Some(v) = crate::privacy::Pseudonym::parse(&viewer) {
+                out.insert(v.as_u64());
             }
         }
         Ok(out)

@@ -1,22 +1,14 @@
 //! What the server writes: one [`Record`] per comment, event, cue, cue change, console action
-//! or session end, with constructors from the live loop's own types so the call sites stay
-//! one line each.
+//! or session end. Plain data of core types only: the live layer copies them from its own
+//! values (`crate::live::records`), so the store knows nothing of rooms, cues or commands.
 //!
 //! Records carry only what may be kept: pseudonyms (never raw viewer ids or display names)
 //! and masked, normalized comment text. The writer masks text once more before it is written.
 
 use std::sync::Arc;
 
-use serde_json::json;
-
-use super::Pseudonym;
-use crate::analyze::{Analysis, Analyzer, Intent, Label};
-use crate::audience::Profile;
-use crate::experiment::Settled;
-use crate::ingest::{CommentEvent, IngestEvent, Medal};
-use crate::room::hot::HotWords;
-use crate::suggest::{Cue, CueState};
-use crate::wire::Command;
+use crate::ingest::Medal;
+use crate::privacy::Pseudonym;
 
 /// Intent labels in bit order: bit `i` of `comments.intents` is `INTENTS[i]` (the PROTOCOL.md
 /// order). Stored data depends on this order: only ever append.
@@ -55,7 +47,7 @@ pub fn intent_labels(bits: u32) -> impl Iterator<Item = &'static str> {
 }
 
 /// Hot-word candidates kept per comment at most.
-const MAX_WORDS: usize = 16;
+pub const MAX_WORDS: usize = 16;
 
 /// One thing to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,11 +57,11 @@ pub enum Record {
     Event(EventRecord),
     /// A cue as it was made.
     Cue(CueRecord),
-    /// A cue was acknowledged, dismissed, pinned or expired.
+    /// A cue was acknowledged, dismissed, pinned or expired (`state` is its wire name).
     CueState {
         session: Arc<str>,
         id: String,
-        state: CueState,
+        state: &'static str,
         at: i64,
     },
     /// A console command that was applied.
@@ -88,10 +80,7 @@ pub enum Record {
         rows: Vec<(String, i64, String)>,
     },
     /// An exposure of a script variant with its measured outcome.
-    Exposure {
-        session: Arc<str>,
-        settled: Settled,
-    },
+    Exposure(ExposureRecord),
     /// Delete what is kept of a viewer (pseudonym) in every session of this session's room.
     Forget {
         session: Arc<str>,
@@ -109,9 +98,8 @@ impl Record {
             Record::Action(a) => &a.session,
             Record::SessionEnd { session, .. } => session,
             Record::SourceGap(g) => &g.session,
-            Record::Profiles { session, .. }
-            | Record::Exposure { session, .. }
-            | Record::Forget { session, .. } => session,
+            Record::Exposure(e) => &e.session,
+            Record::Profiles { session, .. } | Record::Forget { session, .. } => session,
         }
     }
 
@@ -126,54 +114,8 @@ impl Record {
             Record::SessionEnd { at, .. } => *at,
             Record::SourceGap(g) => g.to,
             Record::Profiles { rows, .. } => rows.iter().map(|r| r.1).max().unwrap_or(0),
-            Record::Exposure { settled, .. } => settled.exposure.at,
+            Record::Exposure(e) => e.at,
             Record::Forget { .. } => 0,
-        }
-    }
-
-    /// The record for an ingest event: a comment needs its analysis, so this is for the
-    /// other kinds; `None` for a comment.
-    pub fn event(
-        session: &Arc<str>,
-        at: i64,
-        event: &IngestEvent,
-        viewer: Option<Pseudonym>,
-    ) -> Option<Record> {
-        EventRecord::new(session, at, event, viewer).map(Record::Event)
-    }
-
-    /// The record for a cue just made.
-    pub fn cue(session: &Arc<str>, cue: &Cue) -> Record {
-        Record::Cue(CueRecord::new(session, cue))
-    }
-
-    /// The record for a console command that was applied at `at`.
-    pub fn action(session: &Arc<str>, at: i64, command: &Command) -> Record {
-        Record::Action(ActionRecord::new(session, at, command))
-    }
-
-    /// Profiles by pseudonym with their segments, as the review reads them back: the
-    /// profile's JSON plus a `segments` array.
-    pub fn profiles(session: &Arc<str>, profiles: &[(String, Profile, Vec<String>)]) -> Record {
-        Record::Profiles {
-            session: session.clone(),
-            rows: profiles
-                .iter()
-                .map(|(viewer, p, segments)| {
-                    let mut json = serde_json::to_value(p).unwrap_or_default();
-                    if let Some(map) = json.as_object_mut() {
-                        map.insert("segments".into(), json!(segments));
-                    }
-                    (viewer.clone(), p.last_seen, json.to_string())
-                })
-                .collect(),
-        }
-    }
-
-    pub fn exposure(session: &Arc<str>, settled: &Settled) -> Record {
-        Record::Exposure {
-            session: session.clone(),
-            settled: settled.clone(),
         }
     }
 }
@@ -188,11 +130,11 @@ pub struct CommentRecord {
     pub ts: i64,
     /// The source's message id; a second record with the same id in a session is ignored.
     pub source_id: Option<String>,
-    /// The viewer's pseudonym ([`super::Pseudonymizer::pseudonym`]).
+    /// The viewer's pseudonym.
     pub viewer: Option<Pseudonym>,
-    /// Normalized, masked text ([`Analysis::text`]).
+    /// Normalized, masked text.
     pub text: String,
-    /// The product linked in the text, or for product intents the product being pitched.
+    /// The product the comment is about (as the room read it).
     pub product: Option<Arc<str>>,
     /// True when the text named the product itself.
     pub named: bool,
@@ -203,7 +145,7 @@ pub struct CommentRecord {
     pub label: i8,
     pub question: bool,
     /// `topic:product` with the product attributed as for [`CommentRecord::product`].
-    pub key: Option<String>,
+    pub key: Option<Arc<str>>,
     /// For complaints: what about (`shipping`, `quality`, … or `general`).
     pub complaint: Option<&'static str>,
     /// Words counted into the session's hot words (not stored per comment).
@@ -214,70 +156,7 @@ pub struct CommentRecord {
     pub super_chat: Option<f64>,
 }
 
-impl CommentRecord {
-    /// Builds the record the way the room reads the comment: a product intent without a
-    /// product is about `pitching`; hot words skip spam, stop words, numbers and placeholders.
-    pub fn new(
-        session: &Arc<str>,
-        at: i64,
-        event: &CommentEvent,
-        viewer: Option<Pseudonym>,
-        analyzer: &Analyzer,
-        analysis: &Analysis,
-        pitching: Option<&Arc<str>>,
-    ) -> CommentRecord {
-        let product = crate::room::attribute(analysis, pitching);
-        let named = analysis.product.is_some();
-        let key = analysis
-            .key
-            .as_ref()
-            .map(|k| format!("{}:{}", k.topic, product.as_deref().unwrap_or("_")));
-        let intents = analysis
-            .intents
-            .iter()
-            .filter_map(|i| intent_bit(i.as_str()))
-            .fold(0, |a, b| a | b);
-        let words = if analysis.intents.contains(Intent::Spam) {
-            Vec::new()
-        } else {
-            analysis
-                .tokens()
-                .filter(|t| HotWords::counts(analyzer, t))
-                .take(MAX_WORDS)
-                .map(str::to_owned)
-                .collect()
-        };
-        CommentRecord {
-            session: session.clone(),
-            at,
-            ts: event.env.ts.unwrap_or(at),
-            source_id: event.env.id.clone(),
-            viewer,
-            text: analysis.text.clone(),
-            product,
-            named,
-            intents,
-            sentiment: analysis.sentiment.score,
-            label: match analysis.sentiment.label {
-                Label::Positive => 1,
-                Label::Neutral => 0,
-                Label::Negative => -1,
-            },
-            question: analysis.question,
-            key,
-            complaint: analysis
-                .intents
-                .contains(Intent::Complaint)
-                .then(|| analyzer.complaint_topic(analysis)),
-            words,
-            medal: event.env.medal.clone(),
-            super_chat: event.super_chat.as_ref().map(|p| p.price_cny),
-        }
-    }
-}
-
-/// A stretch in which a platform source may have lost messages (see
-/// [`crate::sources::Gap`]).
+/// A stretch in which a platform source may have lost messages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GapRecord {
     pub session: Arc<str>,
@@ -334,52 +213,6 @@ pub struct EventRecord {
     pub value: f64,
 }
 
-impl EventRecord {
-    /// `None` for a comment (see [`CommentRecord::new`]).
-    pub fn new(
-        session: &Arc<str>,
-        at: i64,
-        event: &IngestEvent,
-        viewer: Option<Pseudonym>,
-    ) -> Option<EventRecord> {
-        let env = event.envelope();
-        let mut record = EventRecord {
-            session: session.clone(),
-            kind: EventKind::Enter,
-            at,
-            ts: env.ts.unwrap_or(at),
-            source_id: env.id.clone(),
-            viewer,
-            product: None,
-            item: None,
-            count: 1,
-            value: 0.0,
-        };
-        match event {
-            IngestEvent::Comment(_) => return None,
-            IngestEvent::Gift(g) => {
-                record.kind = EventKind::Gift;
-                record.item = Some(g.gift.clone());
-                record.count = g.count;
-                record.value = g.value;
-            }
-            IngestEvent::Like(l) => {
-                record.kind = EventKind::Like;
-                record.count = l.count;
-            }
-            IngestEvent::Enter(_) => record.kind = EventKind::Enter,
-            IngestEvent::Follow(_) => record.kind = EventKind::Follow,
-            IngestEvent::Order(o) => {
-                record.kind = EventKind::Order;
-                record.product = Some(o.product.clone());
-                record.count = o.quantity;
-                record.value = o.amount.unwrap_or(0.0);
-            }
-        }
-        Some(record)
-    }
-}
-
 /// A cue as it was made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CueRecord {
@@ -395,37 +228,26 @@ pub struct CueRecord {
     pub evidence: serde_json::Value,
     pub created_at: i64,
     pub expires_at: i64,
-    pub state: CueState,
+    /// The cue state's wire name.
+    pub state: &'static str,
 }
 
-impl CueRecord {
-    pub fn new(session: &Arc<str>, cue: &Cue) -> CueRecord {
-        CueRecord {
-            session: session.clone(),
-            id: cue.id.clone(),
-            kind: cue.kind.as_str(),
-            product: cue.product.clone(),
-            priority: cue.priority,
-            text: cue.text.clone(),
-            reason: cue.reason.clone(),
-            variant: cue.variant.clone(),
-            evidence: serde_json::to_value(&cue.evidence).unwrap_or_default(),
-            created_at: cue.created_at,
-            expires_at: cue.expires_at,
-            state: cue.state,
-        }
-    }
-}
-
-/// The wire name of a cue state.
-pub fn cue_state_str(state: CueState) -> &'static str {
-    match state {
-        CueState::Active => "active",
-        CueState::Pinned => "pinned",
-        CueState::Acked => "acked",
-        CueState::Dismissed => "dismissed",
-        CueState::Expired => "expired",
-    }
+/// An exposure of a script variant with its measured outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposureRecord {
+    pub session: Arc<str>,
+    pub cue: String,
+    pub slot: String,
+    pub context: String,
+    pub variant: String,
+    /// `ack` (operator) or `shown` (stayed on the overlay).
+    pub by: &'static str,
+    pub at: i64,
+    /// The audience mix as JSON.
+    pub mix: String,
+    pub reward: f64,
+    /// The measured lift as JSON.
+    pub lift: String,
 }
 
 /// A console command that was applied.
@@ -441,54 +263,13 @@ pub struct ActionRecord {
     pub command: serde_json::Value,
 }
 
-impl ActionRecord {
-    pub fn new(session: &Arc<str>, at: i64, command: &Command) -> ActionRecord {
-        let (target, body) = match command {
-            Command::SetPitching { product } => (
-                product.clone(),
-                json!({"type": "set_pitching", "product": product}),
-            ),
-            Command::Reorder { order } => (None, json!({"type": "reorder", "order": order})),
-            Command::AckCue { id } => (Some(id.clone()), json!({"type": "ack_cue", "id": id})),
-            Command::DismissCue { id } => {
-                (Some(id.clone()), json!({"type": "dismiss_cue", "id": id}))
-            }
-            Command::PinCue { id } => (Some(id.clone()), json!({"type": "pin_cue", "id": id})),
-            Command::MarkAnswered { key } => (
-                Some(key.clone()),
-                json!({"type": "mark_answered", "key": key}),
-            ),
-            Command::SetFaq {
-                product,
-                topic,
-                text,
-            } => (
-                Some(product.clone()),
-                json!({"type": "set_faq", "product": product, "topic": topic, "text": text}),
-            ),
-            Command::SetPoints { product, points } => (
-                Some(product.clone()),
-                json!({"type": "set_points", "product": product, "points": points}),
-            ),
-            // That someone was forgotten is kept; whom is not.
-            Command::Forget { .. } => (None, json!({"type": "forget"})),
-        };
-        ActionRecord {
-            session: session.clone(),
-            at,
-            kind: command.name().to_owned(),
-            target,
-            command: body,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn intent_bits_follow_the_protocol_order() {
+        use crate::analyze::Intent;
         for (i, intent) in Intent::ALL.iter().enumerate() {
             assert_eq!(INTENTS[i], intent.as_str());
         }
@@ -498,20 +279,5 @@ mod tests {
             ["ask_size", "purchase"]
         );
         assert_eq!(intent_bit("nope"), None);
-    }
-
-    #[test]
-    fn actions_keep_the_command() {
-        let s: Arc<str> = "r1-x".into();
-        let a = ActionRecord::new(
-            &s,
-            5,
-            &Command::MarkAnswered {
-                key: "size:2".into(),
-            },
-        );
-        assert_eq!(a.kind, "mark_answered");
-        assert_eq!(a.target.as_deref(), Some("size:2"));
-        assert_eq!(a.command["key"], "size:2");
     }
 }

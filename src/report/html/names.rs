@@ -62,7 +62,7 @@ pub(super) fn outcome_name(outcome: &str) -> &'static str {
 pub(super) fn topic_name(topic: &str) -> &'static str {
     match topic {
         "general" => "综合",
-        t => crate::suggest::topic_name(t),
+        t => crate::analyze::Topic::parse(t).map_or("问题", crate::analyze::Topic::name),
     }
 }
 

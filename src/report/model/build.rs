@@ -11,7 +11,7 @@ use super::types::{
     Count, CueReview, GapReview, Peak, QuestionReview, Review, RoomRef, SessionInfo,
 };
 use super::{SCHEMA, TOP_QUESTIONS, TOP_WORDS, mean, round2, sorted_counts};
-use crate::config::Product;
+use crate::catalog::Product;
 use crate::report::{Progress, ReportError};
 use crate::store::{ActionRow, CueRow, INTENTS, Reader};
 
@@ -185,7 +185,7 @@ pub fn build(
 
     Ok(Review {
         schema: SCHEMA,
-        generated_at: crate::store::now_ms(),
+        generated_at: crate::clock::now_ms(),
         tz_offset_min,
         room: RoomRef {
             id: s.room.clone(),

@@ -10,7 +10,7 @@ use rustc_hash::FxHasher;
 use super::cues::Second;
 use super::types::{MedalReview, ProductReview, Summary, SuperChatReview};
 use super::{MAX_SECONDS, MAX_SUPER_CHATS, PEAK_SAMPLES, SAMPLES, TOP_MEDALS, mean, round2};
-use crate::config::Product;
+use crate::catalog::Product;
 use crate::store::{SessionRow, intent_bit};
 
 type Fx = BuildHasherDefault<FxHasher>;

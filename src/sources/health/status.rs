@@ -5,8 +5,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use super::{Gap, Inner, MAX_GAPS, SourceSnapshot, SourceState, SourceStatus, redact_endpoint};
-use crate::live::RoomStore;
-use crate::store::{GapRecord, Record};
 
 impl SourceStatus {
     pub fn new(room: Arc<str>, name: String, kind: &'static str, endpoint: &str) -> SourceStatus {
@@ -45,30 +43,21 @@ impl SourceStatus {
                 shelf: None,
             }),
             live: tokio::sync::watch::Sender::new(None),
-            store: None,
+            gaps_to: None,
         }
     }
 
-    /// Records every gap in `store` (the room's session) too, for the review.
-    pub fn recording_to(mut self, store: Option<RoomStore>) -> SourceStatus {
-        self.store = store;
+    /// Hands every gap to `room` too, which records it for the review.
+    pub fn recording_to(mut self, room: Option<Arc<dyn crate::sources::Room>>) -> SourceStatus {
+        self.gaps_to = room;
         self
     }
 
-    /// Hands a gap to the store without waiting (a full queue drops it and counts the drop).
+    /// Hands a gap to the room without waiting.
     pub(super) fn record(&self, gap: Option<Gap>) {
-        let (Some(gap), Some(store)) = (gap, &self.store) else {
-            return;
-        };
-        store.handle.try_append(vec![Record::SourceGap(GapRecord {
-            session: store.session.clone(),
-            source: self.name.clone(),
-            kind: self.kind,
-            from: gap.from,
-            to: gap.to,
-            reason: gap.reason,
-            missing: gap.missing,
-        })]);
+        if let (Some(gap), Some(room)) = (gap, &self.gaps_to) {
+            room.gap(&self.name, self.kind, &gap);
+        }
     }
 
     /// Follows the stream's live state (`LIVE`/`PREPARING`, a control message…): `Some(true)`

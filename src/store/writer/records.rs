@@ -7,12 +7,10 @@ use serde_json::Value;
 
 use super::WriteError;
 use super::aggregates::Aggregates;
-use crate::experiment::Settled;
 use crate::store::Forgotten;
 use crate::store::record::{
-    CommentRecord, CueRecord, EventKind, EventRecord, GapRecord, Record, cue_state_str, intent_bit,
+    CommentRecord, CueRecord, EventKind, EventRecord, ExposureRecord, GapRecord, Record, intent_bit,
 };
-use crate::suggest::CueState;
 
 /// Writes one record; false when it was a duplicate (same source id in the session).
 pub(super) fn write_record(
@@ -26,14 +24,14 @@ pub(super) fn write_record(
         Record::Comment(c) => insert_comment(tx, session, c, keep_text, agg),
         Record::Event(e) => insert_event(tx, session, e, agg),
         Record::Cue(c) => insert_cue(tx, session, c, keep_text),
-        Record::CueState { id, state, at, .. } => update_cue_state(tx, session, id, *state, *at),
+        Record::CueState { id, state, at, .. } => update_cue_state(tx, session, id, state, *at),
         Record::Action(a) => {
             insert_action(tx, session, a.at, &a.kind, a.target.as_deref(), &a.command)?;
             Ok(true)
         }
         Record::SourceGap(g) => insert_gap(tx, session, g),
         Record::Profiles { rows, .. } => replace_profiles(tx, session, rows),
-        Record::Exposure { settled, .. } => insert_exposure(tx, session, settled),
+        Record::Exposure(e) => insert_exposure(tx, session, e),
         Record::Forget { viewer, .. } => forget_viewer(tx, session, viewer),
         Record::SessionEnd { at, .. } => end_session(tx, session, *at),
     }
@@ -67,7 +65,7 @@ fn insert_comment(
             c.at,
             c.ts,
             c.source_id,
-            c.viewer.as_ref().map(|v| v.as_str()),
+            c.viewer.map(|v| v.to_string()),
             text,
             c.product.as_deref(),
             c.named,
@@ -118,7 +116,7 @@ fn insert_event(
             e.at,
             e.ts,
             e.source_id,
-            e.viewer.as_ref().map(|v| v.as_str()),
+            e.viewer.map(|v| v.to_string()),
             e.product,
             e.item,
             i64::from(e.count),
@@ -170,7 +168,7 @@ fn insert_cue(
         evidence,
         c.created_at,
         c.expires_at,
-        cue_state_str(c.state),
+        c.state,
     ])?;
     Ok(true)
 }
@@ -180,14 +178,14 @@ fn update_cue_state(
     tx: &Transaction<'_>,
     session: i64,
     id: &str,
-    state: CueState,
+    state: &str,
     at: i64,
 ) -> Result<bool, WriteError> {
     tx.prepare_cached(
         "UPDATE cues SET state = ?3, state_at = ?4 WHERE rowid =
          (SELECT max(rowid) FROM cues WHERE session = ?1 AND id = ?2)",
     )?
-    .execute(params![session, id, cue_state_str(state), at])?;
+    .execute(params![session, id, state, at])?;
     Ok(true)
 }
 
@@ -244,24 +242,14 @@ fn replace_profiles(
 fn insert_exposure(
     tx: &Transaction<'_>,
     session: i64,
-    settled: &Settled,
+    e: &ExposureRecord,
 ) -> Result<bool, WriteError> {
-    let e = &settled.exposure;
     tx.prepare_cached(
         "INSERT INTO exposures (session, cue, slot, context, variant, by_kind, at, mix,
          reward, lift) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
-        session,
-        e.cue,
-        e.slot,
-        e.context,
-        e.variant,
-        e.by,
-        e.at,
-        serde_json::to_string(&e.mix).unwrap_or_default(),
-        settled.reward,
-        serde_json::to_string(&settled.lift).unwrap_or_default(),
+        session, e.cue, e.slot, e.context, e.variant, e.by, e.at, e.mix, e.reward, e.lift,
     ])?;
     Ok(true)
 }

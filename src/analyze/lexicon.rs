@@ -10,7 +10,7 @@ use std::path::Path;
 use rustc_hash::{FxHashMap, FxHashSet};
 use thiserror::Error;
 
-use crate::analyze::Intent;
+use super::{Intent, Topic};
 
 /// Why a lexicon could not be loaded.
 #[derive(Debug, Error)]
@@ -45,18 +45,18 @@ const FILES: [&str; 12] = [
 ];
 
 const EMBEDDED: [&str; 12] = [
-    include_str!("../lexicons/sentiment.tsv"),
-    include_str!("../lexicons/emoji.tsv"),
-    include_str!("../lexicons/negation.txt"),
-    include_str!("../lexicons/degree.tsv"),
-    include_str!("../lexicons/adversative.txt"),
-    include_str!("../lexicons/question.tsv"),
-    include_str!("../lexicons/intents.tsv"),
-    include_str!("../lexicons/userdict.txt"),
-    include_str!("../lexicons/emotes.txt"),
-    include_str!("../lexicons/traditional.tsv"),
-    include_str!("../lexicons/stopwords.txt"),
-    include_str!("../lexicons/complaint_topics.tsv"),
+    include_str!("../../lexicons/sentiment.tsv"),
+    include_str!("../../lexicons/emoji.tsv"),
+    include_str!("../../lexicons/negation.txt"),
+    include_str!("../../lexicons/degree.tsv"),
+    include_str!("../../lexicons/adversative.txt"),
+    include_str!("../../lexicons/question.tsv"),
+    include_str!("../../lexicons/intents.tsv"),
+    include_str!("../../lexicons/userdict.txt"),
+    include_str!("../../lexicons/emotes.txt"),
+    include_str!("../../lexicons/traditional.tsv"),
+    include_str!("../../lexicons/stopwords.txt"),
+    include_str!("../../lexicons/complaint_topics.tsv"),
 ];
 
 /// How a question word acts (`question.tsv`).
@@ -117,11 +117,8 @@ pub struct Lexicons {
     pub traditional: FxHashMap<char, char>,
     pub stopwords: FxHashSet<Box<str>>,
     /// (substring, topic) pairs telling what a complaint is about, in priority order.
-    pub complaint_topics: Vec<(Box<str>, &'static str)>,
+    pub complaint_topics: Vec<(Box<str>, Topic)>,
 }
-
-/// Topics a complaint can be about (`complaint_topics.tsv`); keys of a room's calming scripts.
-pub const COMPLAINT_TOPICS: [&str; 5] = ["shipping", "quality", "price", "aftersale", "service"];
 
 /// Emoji Sentiment Ranking scores lean positive (its mean is about +0.25 because most emoji
 /// are used in friendly tweets); we centre them so a neutral emoji adds nothing.
@@ -289,9 +286,9 @@ impl Lexicons {
             lex.stopwords.insert(cols[0].into());
         }
         for (line, cols) in rows("complaint_topics.tsv", complaint_topics, 2)? {
-            let topic = COMPLAINT_TOPICS
-                .iter()
-                .find(|t| **t == cols[1])
+            let topic = Topic::COMPLAINTS
+                .into_iter()
+                .find(|t| t.as_str() == cols[1])
                 .ok_or_else(|| {
                     bad(
                         "complaint_topics.tsv",

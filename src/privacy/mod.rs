@@ -5,8 +5,15 @@
 //! bracketed placeholder so the rest of the product can keep the text: `加v abc12345` becomes
 //! `加v [微信]`. It runs on normalized text (half-width digits and lowercase ASCII), never
 //! allocates when there is nothing to mask, and is linear in the text length.
+//!
+//! Viewer ids never travel raw either: [`Pseudonymizer`] turns them into a [`Pseudonym`] once,
+//! where an event enters, and everything after counts, stores and shows that.
+
+mod pseudonym;
 
 use std::borrow::Cow;
+
+pub use pseudonym::{PSEUDONYM_HEX, Pseudonym, Pseudonymizer, SECRET_LEN};
 
 /// Placeholder for a mobile phone number.
 pub const PHONE: &str = "[手机号]";
