@@ -93,15 +93,7 @@ pub struct App {
 }
 
 /// Each open room with sources, as its sources see it.
-pub fn feeds<'a>(
-    rooms: &Rooms,
-    config: &'a Config,
-) -> anyhow::Result<
-    Vec<(
-        Arc<dyn crate::sources::Room>,
-        &'a [crate::sources::SourceConfig],
-    )>,
-> {
+pub fn feeds<'a>(rooms: &Rooms, config: &'a Config) -> anyhow::Result<crate::sources::Feeds<'a>> {
     config
         .rooms
         .iter()
