@@ -484,4 +484,20 @@ mod tests {
         assert_eq!(parse_frame("{").unwrap_err().code(), "bad_json");
         assert_eq!(parse_frame("42").unwrap_err().code(), "bad_frame");
     }
+
+    #[test]
+    fn http_bodies_are_an_array_one_object_or_ndjson() {
+        let pretty =
+            "{\n  \"type\": \"comment\",\n  \"user\": \"u1\",\n  \"text\": \"2号多少钱\"\n}\n";
+        let one = parse_body(pretty).expect("a pretty-printed object is one event");
+        assert_eq!(one.len(), 1);
+        assert!(one[0].is_ok(), "{one:?}");
+        let ndjson = "{\"type\":\"comment\",\"text\":\"a\"}\n{\"type\":\"like\"}\nnot json\n";
+        let lines = parse_body(ndjson).expect("NDJSON");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].is_ok() && lines[1].is_ok());
+        assert!(matches!(lines[2], Err(EventError::Json(_))));
+        assert_eq!(parse_body("[{\"type\":\"like\"}]").expect("array").len(), 1);
+        assert_eq!(parse_body("{").unwrap_err().code(), "bad_json");
+    }
 }

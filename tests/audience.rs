@@ -9,7 +9,8 @@ use std::process::Command;
 
 use common::{Server, TempDir, next_json, runtime, until};
 use futures_util::SinkExt;
-use livecue::store::{Reader, Record, Store, now_ms};
+use livecue::clock::now_ms;
+use livecue::store::{Reader, Record, Store};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 

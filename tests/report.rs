@@ -12,12 +12,13 @@ use std::sync::Arc;
 use common::{TempDir, runtime};
 
 use livecue::analyze::{Analyzer, RoomCatalog};
+use livecue::clock::now_ms;
 use livecue::config::Config;
 use livecue::ingest::{CommentEvent, Envelope, IngestEvent, OrderEvent};
 use livecue::live::records as rec;
 use livecue::report::{self, Format, Options, Table};
 use livecue::room::Reading;
-use livecue::store::{CommentRecord, CueRecord, Reader, Record, Store, now_ms};
+use livecue::store::{CommentRecord, CueRecord, Reader, Record, Store};
 use livecue::suggest::CueState;
 use livecue::wire::Command;
 use serde_json::Value;

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use common::{TempDir, runtime};
 use std::time::Duration;
 
+use livecue::clock::now_ms;
 use livecue::ingest::Medal;
 use livecue::store::{
     CommentRecord, CueRecord, EventKind, EventRecord, GROUP_ROWS, GapRecord, QUEUE, Reader, Record,
-    SCHEMA_VERSION, Store, StoreError, StoreHandle, StoreOptions, intent_bit, now_ms,
+    SCHEMA_VERSION, Store, StoreError, StoreHandle, StoreOptions, intent_bit,
 };
 use livecue::suggest::CueState;
 use livecue::wire::Command;

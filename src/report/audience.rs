@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::audience::cluster::{self, Clustering, Point};
-use crate::audience::default_segments;
+use crate::audience::{Profile, default_segments};
 use crate::experiment::{ArmStats, VariantRow, verdicts};
 use crate::store::{ExposureRow, ProfileRow};
 
@@ -64,7 +64,20 @@ pub const MAX_EXPOSURES: usize = 500;
 
 /// The audience section from the session's stored profiles; `end` is the session's end (ms),
 /// what recency is measured against.
-pub fn audience(profiles: &[ProfileRow], end: i64) -> AudienceReview {
+pub fn audience(rows: &[ProfileRow], end: i64) -> AudienceReview {
+    // A stored profile that no longer reads as one (hand-edited, a future field type) is left
+    // out, as if it had not been stored.
+    let parsed: Vec<Stored<'_>> = rows
+        .iter()
+        .filter_map(|row| {
+            let profile = serde_json::from_value::<Profile>(row.profile.clone()).ok()?;
+            Some(Stored {
+                segments: &row.segments,
+                profile,
+            })
+        })
+        .collect();
+    let profiles = parsed.as_slice();
     let names = segment_names(profiles);
     let viewers = profiles.len() as u64;
     let mut counts = vec![0u64; names.len()];
@@ -120,7 +133,13 @@ pub fn audience(profiles: &[ProfileRow], end: i64) -> AudienceReview {
 }
 
 /// The default segments that occur, in their defined order, then any others by name.
-fn segment_names(profiles: &[ProfileRow]) -> Vec<String> {
+/// A stored profile, read.
+struct Stored<'a> {
+    segments: &'a [String],
+    profile: Profile,
+}
+
+fn segment_names(profiles: &[Stored<'_>]) -> Vec<String> {
     let mut seen: Vec<&str> = profiles
         .iter()
         .flat_map(|r| r.segments.iter().map(String::as_str))

@@ -42,13 +42,14 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Product;
+use crate::clock::now_ms;
 
 pub use secret::SECRET_FILE;
 
 use crate::privacy::{Pseudonym, Pseudonymizer};
 pub use read::{
-    ActionRow, CommentView, CueRow, EventView, ExposureRow, GapRow, MinuteRow, ProfileRow, Reader,
-    SessionRow, TableCounts,
+    ActionRow, CommentView, CueRow, EventView, ExposureRow, GapRow, LiftRow, MinuteRow, ProfileRow,
+    Reader, SessionRow, TableCounts,
 };
 pub use record::{
     ActionRecord, CommentRecord, CueRecord, EventKind, EventRecord, ExposureRecord, GapRecord,
@@ -577,8 +578,6 @@ impl Drop for Inner {
         }
     }
 }
-
-pub use crate::clock::now_ms;
 
 /// `YYYYMMDD-HHMMSS` of a time in ms, shifted by `offset_min` minutes from UTC.
 pub fn stamp(ms: i64, offset_min: i32) -> String {

@@ -12,14 +12,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{DB_FILE, StoreError, schema};
-use crate::audience::Profile;
-use crate::experiment::Lift;
 
 /// A viewer's profile as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileRow {
     pub viewer: String,
-    pub profile: Profile,
+    /// The profile as written (`crate::audience::Profile`'s JSON, without `segments`).
+    pub profile: serde_json::Value,
     /// The segments the viewer was in when last seen.
     pub segments: Vec<String>,
 }
@@ -37,7 +36,19 @@ pub struct ExposureRow {
     pub at: i64,
     pub mix: Vec<(String, f32)>,
     pub reward: f64,
-    pub lift: Lift,
+    pub lift: LiftRow,
+}
+
+/// The change an exposure was credited with, per minute, as stored (the fields of
+/// `crate::experiment::Lift`; a missing field reads as 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LiftRow {
+    pub purchase: f64,
+    pub orders: f64,
+    pub link: f64,
+    pub rate: f64,
+    pub sentiment: f64,
 }
 
 /// A session as stored.
@@ -394,10 +405,10 @@ impl Reader {
                 .map(serde_json::Value::take)
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
-            if let Ok(profile) = serde_json::from_value::<Profile>(value) {
+            if value.is_object() {
                 out.push(ProfileRow {
                     viewer,
-                    profile,
+                    profile: value,
                     segments,
                 });
             }
