@@ -68,6 +68,8 @@ pub struct Options {
     pub demo: bool,
     /// Lexicons to use (the embedded ones when `None`).
     pub lexicons: Option<Lexicons>,
+    /// The learned model the analysis decides with (the embedded one by default).
+    pub model: crate::analyze::model::ModelChoice,
     /// Where the store keeps its database; `None` runs without a store (nothing persisted,
     /// acks mean "queued for the room").
     pub data_dir: Option<std::path::PathBuf>,
@@ -92,16 +94,14 @@ pub struct App {
     pub room_rates: Arc<rate::RoomRates>,
 }
 
+/// A room as its sources see it, with their configuration.
+pub type Feed<'a> = (
+    Arc<dyn crate::sources::Room>,
+    &'a [crate::sources::SourceConfig],
+);
+
 /// Each open room with sources, as its sources see it.
-pub fn feeds<'a>(
-    rooms: &Rooms,
-    config: &'a Config,
-) -> anyhow::Result<
-    Vec<(
-        Arc<dyn crate::sources::Room>,
-        &'a [crate::sources::SourceConfig],
-    )>,
-> {
+pub fn feeds<'a>(rooms: &Rooms, config: &'a Config) -> anyhow::Result<Vec<Feed<'a>>> {
     config
         .rooms
         .iter()
@@ -123,6 +123,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let lexicons = options.lexicons.clone();
+    let model = options.model.clone().load().context("loading the model")?;
     // Loading the dictionary takes a moment of CPU: keep it off the runtime's workers.
     let analyzer = tokio::task::spawn_blocking(move || match lexicons {
         Some(lex) => Analyzer::new(lex),
@@ -130,7 +131,8 @@ pub async fn run(
     })
     .await
     .context("loading the analyzer")?
-    .context("building the analyzer")?;
+    .context("building the analyzer")?
+    .with_model(model);
     if options.demo && config.room(crate::demo::DEMO_ROOM).is_none() {
         let demo = crate::demo::demo_config().context("loading the demo room")?;
         config.rooms.extend(demo.rooms);
