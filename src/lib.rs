@@ -32,6 +32,8 @@
 //! - [`html`]: HTML escaping, shared by the server's pages and the report.
 //! - [`config`]: the TOML deployment file: rooms, catalogs, script libraries, tokens, limits.
 //! - [`demo`]: the built-in demo room's simulated audience (`serve --demo`, `simulate`).
+//! - [`train`]: `livecue train`: the learned analysis model from the labelled corpus
+//!   (`corpus/`), its thresholds chosen on dev, its metrics on dev and test.
 //! - [`cli`]: what the `livecue` binary's subcommands do; `main.rs` only parses and dispatches.
 //!
 //! Start reading at [`analyze::Analyzer::analyze`].
@@ -56,4 +58,5 @@ pub mod server;
 pub mod sources;
 pub mod store;
 pub mod suggest;
+pub mod train;
 pub mod wire;

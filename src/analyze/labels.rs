@@ -142,6 +142,14 @@ impl IntentSet {
     pub fn iter(self) -> impl Iterator<Item = Intent> {
         Intent::ALL.into_iter().filter(move |i| self.contains(*i))
     }
+    /// The set as bits: bit `i` is intent `i` in label order (the model file's form).
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+    /// The set of these bits (bits past the last intent are dropped).
+    pub fn from_bits(bits: u32) -> IntentSet {
+        IntentSet(bits & ((1 << Intent::ALL.len()) - 1))
+    }
     /// Whether any intent asks something of the streamer (a question topic).
     pub fn asks(self) -> bool {
         self.0 & ASKING.0 != 0

@@ -13,11 +13,15 @@
 //! 4. [`question`]: clauses and which of them ask something.
 //! 5. [`sentiment`]: lexicon weights with negation, degree, adversatives, question dampening.
 //! 6. [`intent`]: trigger strings plus rules → intents, question key.
+//! 7. [`model`]: when the analyzer has one, the learned model decides intents, question and
+//!    sentiment from the text and the rules' findings; the rules keep product, masking and
+//!    spam (see [`model::Model::apply`]).
 
 mod intent;
 mod labels;
 pub mod lexicon;
 mod matcher;
+pub mod model;
 mod normalize;
 mod product;
 mod question;
@@ -57,6 +61,8 @@ pub struct Analyzer {
     /// `c`. Most tokens start with no such character, and then [`Analyzer::word_info`] need
     /// not look up their first one or two characters.
     split_heads: Box<[u64]>,
+    /// The learned model; without one the rules decide everything.
+    model: Option<model::Model>,
 }
 
 /// Why an [`Analyzer`] could not be built.
@@ -78,6 +84,7 @@ impl fmt::Debug for Analyzer {
         f.debug_struct("Analyzer")
             .field("words", &self.words.len())
             .field("triggers", &self.triggers.len())
+            .field("model", &self.model)
             .finish_non_exhaustive()
     }
 }
@@ -130,14 +137,50 @@ impl Analyzer {
             traditional: normalize::Simplifier::new(lex.traditional),
             stopwords: lex.stopwords,
             complaint_topics: lex.complaint_topics,
+            model: None,
         })
     }
 
-    /// The analyzer on the embedded lexicons.
+    /// The analyzer on the embedded lexicons, with the embedded model when the build has one.
     pub fn embedded() -> Analyzer {
+        Analyzer::rules_only().with_model(model::Model::embedded().map(|m| {
+            // Checked by the test suite (`embedded_model_loads`): a damaged file cannot ship.
+            m.unwrap_or_else(|e| panic!("embedded model: {e}"))
+        }))
+    }
+
+    /// The analyzer on the embedded lexicons, without a model: the rules decide everything.
+    pub fn rules_only() -> Analyzer {
         // Trigger and exclamation lists are plain strings; compiling them only fails on
         // resource limits far above the embedded lists' size.
         Analyzer::new(Lexicons::embedded()).unwrap_or_else(|e| panic!("embedded lexicons: {e}"))
+    }
+
+    /// This analyzer deciding with `model` (or by the rules alone with `None`).
+    pub fn with_model(mut self, model: Option<model::Model>) -> Analyzer {
+        self.model = model;
+        self
+    }
+
+    /// The learned model, if any.
+    pub fn model(&self) -> Option<&model::Model> {
+        self.model.as_ref()
+    }
+
+    /// The rules' analysis alone, whatever model the analyzer has: what the model's features
+    /// are computed from (training, `--explain`).
+    pub fn analyze_rules(&self, text: &str, room: &RoomCatalog) -> Analysis {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            self.analyze_with::<{ Stage::Full as u8 }>(text, room, &mut scratch)
+        })
+    }
+
+    /// What the rules found and, with a model, its probabilities and strongest features per
+    /// label and the combined analysis. `None` without a model.
+    pub fn explain(&self, text: &str, room: &RoomCatalog) -> Option<model::explain::Explanation> {
+        let model = self.model.as_ref()?;
+        Some(model.explain(&self.analyze_rules(text, room)))
     }
 
     /// Whether a token is a stopword (for hot-word lists).
@@ -214,10 +257,11 @@ impl Analyzer {
     /// Analyzes one comment. Pure and bounded: only the first [`MAX_SCAN_BYTES`] bytes of
     /// `text` are looked at and at most [`MAX_CHARS`] characters are kept.
     pub fn analyze(&self, text: &str, room: &RoomCatalog) -> Analysis {
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            self.analyze_with::<{ Stage::Full as u8 }>(text, room, &mut scratch)
-        })
+        let mut analysis = self.analyze_rules(text, room);
+        if let Some(model) = &self.model {
+            model.apply(&mut analysis);
+        }
+        analysis
     }
 
     /// The analysis stopped after `stage`, for `benches/analyze.rs` to tell what each stage
@@ -230,7 +274,13 @@ impl Analyzer {
                 Stage::Normalize => self.analyze_with::<{ Stage::Normalize as u8 }>(text, room, sc),
                 Stage::Segment => self.analyze_with::<{ Stage::Segment as u8 }>(text, room, sc),
                 Stage::Prepare => self.analyze_with::<{ Stage::Prepare as u8 }>(text, room, sc),
-                Stage::Full => self.analyze_with::<{ Stage::Full as u8 }>(text, room, sc),
+                Stage::Full => {
+                    let mut analysis = self.analyze_with::<{ Stage::Full as u8 }>(text, room, sc);
+                    if let Some(model) = &self.model {
+                        model.apply(&mut analysis);
+                    }
+                    analysis
+                }
             }
         })
     }

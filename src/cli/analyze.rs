@@ -36,6 +36,12 @@ pub struct AnalyzeArgs {
     pub format: Format,
     #[command(flatten)]
     pub lexicons: LexiconArgs,
+    #[command(flatten)]
+    pub model: super::ModelArgs,
+    /// Per comment: which rules fired, and per label the model's probability and its
+    /// strongest features (JSON: one object per line with `rules`, `model`, `analysis`).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// One output line of the JSON format.
@@ -59,7 +65,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => load_catalog(path, args.room.as_deref())?,
         None => RoomCatalog::default(),
     };
-    let analyzer = Analyzer::new(args.lexicons.load()?).context("building the analyzer")?;
+    let model = args.model.choice()?.load().context("loading the model")?;
+    let analyzer = Analyzer::new(args.lexicons.load()?)
+        .context("building the analyzer")?
+        .with_model(model);
     let input: Box<dyn Read> = match args.input.as_deref() {
         None => Box::new(io::stdin().lock()),
         Some(p) if p == Path::new("-") => Box::new(io::stdin().lock()),
@@ -67,7 +76,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     };
     let reader = BufReader::with_capacity(64 * 1024, input);
     let stdout = io::stdout().lock();
-    let result = analyze_stream(&analyzer, &catalog, reader, stdout, args.format);
+    let mode = Mode {
+        format: args.format,
+        explain: args.explain,
+    };
+    let result = analyze_stream(&analyzer, &catalog, reader, stdout, mode);
     match result {
         Ok(stats) if stats.errors > 0 => {
             eprintln!(
@@ -113,6 +126,14 @@ pub struct Stats {
     pub errors: u64,
 }
 
+/// How `analyze` writes its output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    pub format: Format,
+    /// `--explain`: rules, model probabilities and features per comment.
+    pub explain: bool,
+}
+
 /// Analyzes every line of `reader` onto `out`. Errors in lines are reported in the output;
 /// only I/O errors end the run.
 pub fn analyze_stream<R: BufRead, W: Write>(
@@ -120,13 +141,14 @@ pub fn analyze_stream<R: BufRead, W: Write>(
     catalog: &RoomCatalog,
     mut reader: R,
     out: W,
-    format: Format,
+    mode: Mode,
 ) -> io::Result<Stats> {
+    let format = mode.format;
     let mut out = BufWriter::new(out);
     let mut line = Vec::with_capacity(1024);
     let mut stats = Stats::default();
     let mut table = super::table::Table::new();
-    if format == Format::Table {
+    if format == Format::Table && !mode.explain {
         table.header(&mut out)?;
     }
     loop {
@@ -139,6 +161,18 @@ pub fn analyze_stream<R: BufRead, W: Write>(
         let n = stats.lines;
         let result = comment_text(&line);
         match result {
+            Ok((id, text)) if mode.explain => {
+                super::explain::write(
+                    &mut out,
+                    format,
+                    n,
+                    id.as_deref(),
+                    analyzer,
+                    &text,
+                    catalog,
+                    cut,
+                )?;
+            }
             Ok((id, text)) => {
                 let analysis = analyzer.analyze(&text, catalog);
                 let mut analysis = analysis;

@@ -5,6 +5,7 @@
 //! with a non-zero status and one readable line on stderr.
 
 mod analyze;
+mod explain;
 mod forget;
 mod ingest_client;
 mod replay;
@@ -12,6 +13,7 @@ mod report;
 mod serve;
 mod simulate;
 mod table;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Delete what the store keeps of one viewer (profile, comments, events) in a room.
     Forget(forget::ForgetArgs),
+    /// Train the analysis model on the labelled corpus; write the model and its metrics.
+    Train(train::TrainArgs),
 }
 
 /// Output formats of `analyze`.
@@ -77,6 +81,31 @@ impl LexiconArgs {
     }
 }
 
+/// Which learned model the analysis decides with.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct ModelArgs {
+    /// Model file to use instead of the embedded one (`livecue train --out FILE`).
+    #[arg(long, value_name = "FILE", conflicts_with = "rules_only")]
+    pub model: Option<PathBuf>,
+    /// Decide by the rules alone, without the learned model.
+    #[arg(long)]
+    pub rules_only: bool,
+}
+
+impl ModelArgs {
+    pub fn choice(&self) -> anyhow::Result<crate::analyze::model::ModelChoice> {
+        use crate::analyze::model::{Model, ModelChoice};
+        use anyhow::Context;
+        Ok(match (&self.model, self.rules_only) {
+            (_, true) => ModelChoice::RulesOnly,
+            (Some(path), false) => ModelChoice::Given(
+                Model::from_file(path).with_context(|| format!("loading {}", path.display()))?,
+            ),
+            (None, false) => ModelChoice::Embedded,
+        })
+    }
+}
+
 /// Sets up logging on stderr: quiet by default (warnings), `-v` info, `-vv` debug.
 pub fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
@@ -101,5 +130,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => simulate::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Forget(args) => forget::run(&args),
+        Command::Train(args) => train::run(&args),
     }
 }

@@ -26,6 +26,8 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     #[command(flatten)]
     pub lexicons: LexiconArgs,
+    #[command(flatten)]
+    pub model: super::ModelArgs,
     /// Test aid for the Autobahn|Testsuite: /ws/ingest and /ws/room/R echo every message
     /// instead of ingesting it (same gate, tokens and limits). Never for a real stream.
     #[arg(long)]
@@ -71,6 +73,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let options = Options {
             demo: args.demo,
             lexicons,
+            model: args.model.choice()?,
             data_dir: Some(args.data_dir.clone()),
             conformance_echo: args.conformance_echo,
         };

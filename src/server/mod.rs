@@ -68,6 +68,8 @@ pub struct Options {
     pub demo: bool,
     /// Lexicons to use (the embedded ones when `None`).
     pub lexicons: Option<Lexicons>,
+    /// The learned model the analysis decides with (the embedded one by default).
+    pub model: crate::analyze::model::ModelChoice,
     /// Where the store keeps its database; `None` runs without a store (nothing persisted,
     /// acks mean "queued for the room").
     pub data_dir: Option<std::path::PathBuf>,
@@ -115,6 +117,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let lexicons = options.lexicons.clone();
+    let model = options.model.clone().load().context("loading the model")?;
     // Loading the dictionary takes a moment of CPU: keep it off the runtime's workers.
     let analyzer = tokio::task::spawn_blocking(move || match lexicons {
         Some(lex) => Analyzer::new(lex),
@@ -122,7 +125,8 @@ pub async fn run(
     })
     .await
     .context("loading the analyzer")?
-    .context("building the analyzer")?;
+    .context("building the analyzer")?
+    .with_model(model);
     if options.demo && config.room(crate::demo::DEMO_ROOM).is_none() {
         let demo = crate::demo::demo_config().context("loading the demo room")?;
         config.rooms.extend(demo.rooms);
