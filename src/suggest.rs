@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::Topic;
 use crate::catalog::Product;
 use crate::room::RoomState;
-pub use crate::room::cue::{Cue, CueKind, CueState, Evidence, Rank, Trial};
+pub use crate::room::{Cue, CueKind, CueState, Evidence, Rank, Trial};
 
 /// When the suggestion engine speaks up. Every field has a default; times are in seconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]

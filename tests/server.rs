@@ -454,6 +454,14 @@ async fn http_events_metrics_and_health() {
     let resp = http("POST", "/api/rooms/r1/events", ndjson, Some("in-secret")).await;
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"accepted\":2"), "{resp}");
+    // Issue 22: one event pretty-printed over several lines is one event, not a rejection a line.
+    let pretty = "{\n  \"type\": \"comment\",\n  \"id\": \"h2\",\n  \"text\": \"2号多少钱\"\n}\n";
+    let resp = http("POST", "/api/rooms/r1/events", pretty, Some("in-secret")).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains("\"accepted\":1") && resp.contains("\"rejected\":[]"),
+        "{resp}"
+    );
     let resp = http("POST", "/api/rooms/r1/events", ndjson, None).await;
     assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
     let resp = http("POST", "/api/rooms/zz/events", "[]", None).await;
@@ -470,7 +478,7 @@ async fn http_events_metrics_and_health() {
     );
     let resp = http("GET", "/metrics", "", None).await;
     assert!(
-        resp.contains("livecue_events_ingested_total{room=\"r1\",kind=\"comment\"} 1"),
+        resp.contains("livecue_events_ingested_total{room=\"r1\",kind=\"comment\"} 2"),
         "{resp}"
     );
     let resp = http("GET", "/", "", None).await;

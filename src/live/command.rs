@@ -11,7 +11,7 @@ use super::{CommandError, json, records};
 use crate::catalog::check_topic;
 use crate::clock::now_ms;
 use crate::privacy::Pseudonym;
-use crate::room::trials::ActedBy;
+use crate::room::ActedBy;
 use crate::store::Record;
 use crate::suggest::{CueKind, CueState};
 use crate::wire::{Command, RoomMessage};

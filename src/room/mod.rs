@@ -6,12 +6,12 @@
 //! editable script library. Memory is bounded whatever the stream's length: windows are a
 //! fixed ring, clusters and hot words are capped, recent comments are a short ring.
 
-pub mod clusters;
-pub mod cue;
-pub mod event;
-pub mod hot;
-pub mod trials;
-pub mod window;
+mod clusters;
+mod cue;
+mod event;
+mod hot;
+mod trials;
+mod window;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,12 +26,13 @@ use crate::experiment::ExperimentConfig;
 use crate::experiment::Experiments;
 use crate::ingest::{CommentEvent, IngestEvent, Medal};
 use crate::privacy::Pseudonym;
-use clusters::{ClusterView, Clusters};
-use cue::Cue;
-use hot::{HotWord, HotWords};
-use window::{Counts, Demand, Windows};
 
+pub use clusters::{ClusterView, Clusters, MAX_CLUSTERS};
+pub use cue::{Cue, CueKind, CueState, Evidence, Rank, Trial};
 pub use event::{Pitch, Reading, RoomEvent, attribute};
+pub use hot::{HotWord, HotWords};
+pub use trials::ActedBy;
+pub use window::{Counts, Demand, HISTORY_S, Windows};
 
 /// Recent comments kept for the console's feed.
 pub const RECENT_COMMENTS: usize = 50;
