@@ -37,7 +37,7 @@ const STREAM: &[Template] = &[
     ("2号多少钱", 100, &["ask_price"], Some("2"), Some("price:2")),
     ("3号有没有M码", 80, &["ask_size"], Some("3"), Some("size:3")),
     ("1号已拍", 60, &["purchase"], Some("1"), None),
-    ("主播好漂亮", 100, &["praise"], None, None),
+    ("颜色好漂亮", 100, &["praise"], None, None),
     ("发货太慢了 差评", 40, &["complaint"], None, None),
     (
         "1号羽绒服会掉毛吗",

@@ -10,7 +10,8 @@
 //! - rule spam stays spam, and the rules' product, masking and text stand as they are;
 //! - an intent is on when its probability reaches its threshold (chosen on the dev split), or
 //!   when it is a *guard*: a rule intent that, OR-ed in, raised dev F1;
-//! - model spam stands alone; `chatter` only when nothing else is on;
+//! - model spam stands alone; when nothing is on, `chatter`, except that a comment naming a
+//!   catalog product that the model is not sure is chatter keeps the rules' intents;
 //! - question: the probability against its threshold;
 //! - the score is `p(positive) − p(negative)`, labelled by the rules' thresholds;
 //! - the question key's topic: the rules' first asking intent if it is still on, else the most
@@ -235,7 +236,16 @@ impl Model {
             intents = IntentSet::from_iter([Intent::Spam]);
         }
         if intents.is_empty() {
-            intents.insert(Intent::Chatter);
+            // Nothing passed its threshold. A comment that names a catalog product and that the
+            // model is not sure is chatter keeps the rules' reading (`2号什么尺码` behind
+            // markup the corpus never had); everything else is chatter, so off-topic talk
+            // that the rules mistook for commerce stays out of the counts.
+            let chatter = Intent::Chatter as usize;
+            if analysis.product.is_some() && probs.intents[chatter] < self.thresholds[chatter] {
+                intents = rules;
+            } else {
+                intents.insert(Intent::Chatter);
+            }
         }
         let rule_topic = analysis.key.as_ref().map(|k| k.topic);
         let topic = rule_topic
