@@ -10,7 +10,8 @@
 //! - rule spam stays spam, and the rules' product, masking and text stand as they are;
 //! - an intent is on when its probability reaches its threshold (chosen on the dev split), or
 //!   when it is a *guard*: a rule intent that, OR-ed in, raised dev F1;
-//! - model spam stands alone; when nothing is on, `chatter`, except that a comment naming a
+//! - praise and complaint exclude each other (the more probable stays); model spam stands
+//!   alone; when nothing is on, `chatter`, except that a comment naming a
 //!   catalog product that the model is not sure is chatter keeps the rules' intents;
 //! - question: the probability against its threshold;
 //! - the score is `p(positive) − p(negative)`, labelled by the rules' thresholds;
@@ -230,6 +231,15 @@ impl Model {
                 || (self.guards.contains(intent) && rules.contains(intent))
             {
                 intents.insert(intent);
+            }
+        }
+        // Praise and complaint together (2 of 22,884 corpus rows): the more probable stays, as
+        // the rules keep the one their score agrees with (不是很好看 is a complaint).
+        if intents.contains(Intent::Praise) && intents.contains(Intent::Complaint) {
+            if probs.intents[Intent::Praise as usize] >= probs.intents[Intent::Complaint as usize] {
+                intents.remove(Intent::Complaint);
+            } else {
+                intents.remove(Intent::Praise);
             }
         }
         if intents.contains(Intent::Spam) {
