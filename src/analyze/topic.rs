@@ -60,22 +60,16 @@ impl Topic {
 
     /// The topics a FAQ answer or a selling point may be keyed by: every question topic,
     /// then `general` and `service`.
-    pub const SCRIPTS: [Topic; 14] = [
-        Topic::Price,
-        Topic::Discount,
-        Topic::Size,
-        Topic::Spec,
-        Topic::Stock,
-        Topic::Shipping,
-        Topic::Link,
-        Topic::Quality,
-        Topic::Usage,
-        Topic::Aftersale,
-        Topic::Demo,
-        Topic::Compare,
-        Topic::General,
-        Topic::Service,
-    ];
+    pub const SCRIPTS: [Topic; 14] = {
+        let mut all = [Topic::General; 14];
+        let mut i = 0;
+        while i < Topic::QUESTIONS.len() {
+            all[i] = Topic::QUESTIONS[i];
+            i += 1;
+        }
+        all[13] = Topic::Service;
+        all
+    };
 
     /// The wire name (`price`, `demo`, `general` …).
     pub const fn as_str(self) -> &'static str {
